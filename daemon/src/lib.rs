@@ -1,0 +1,9 @@
+//! A Falco-compatible runtime security daemon.
+//!
+//! One module per box of the data flow (see docs/ARCHITECTURE.md):
+//! `source` → `event` → `state` → `engine` (with `rules`, `fields`) → `format` → `outputs`,
+//! plus `config`, `web` and `cli` around them.
+
+pub mod cli;
+pub mod event;
+pub mod fields;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the one command named in README.md and called by .ci/run.
+#
+#   scripts/test.sh            everything
+#   SKIP_SETUP=1 scripts/test.sh   do not run scripts/setup.sh (packages already installed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SHARED=${SHARED:-$ROOT/../shared}
+
+step() { printf '\n==== %s\n' "$*"; }
+
+if [ "${SKIP_SETUP:-0}" != 1 ]; then
+  step "setup (packages)"
+  if [ "$(id -u)" = 0 ]; then ./scripts/setup.sh; else sudo ./scripts/setup.sh; fi
+fi
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "unit and integration tests"
+cargo test --workspace --release
+
+step "conformance (upstream Falco offline suite)"
+python3 scripts/conformance.py --falco target/release/falco --shared "$SHARED"
+
+step "all tests passed"
