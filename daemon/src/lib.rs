@@ -7,3 +7,4 @@
 pub mod cli;
 pub mod event;
 pub mod fields;
+pub mod priority;
