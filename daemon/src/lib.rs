@@ -4,6 +4,7 @@
 //! `source` → `event` → `state` → `engine` (with `rules`, `fields`) → `format` → `outputs`,
 //! plus `config`, `web` and `cli` around them.
 
+pub mod app;
 pub mod cli;
 pub mod event;
 pub mod fields;
