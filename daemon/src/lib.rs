@@ -9,3 +9,4 @@ pub mod cli;
 pub mod event;
 pub mod fields;
 pub mod priority;
+pub mod report;

@@ -27,6 +27,14 @@ pub const DEFAULT_IGNORED_SYSCALLS: &[&str] = &[
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "report") {
+        let rest: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return crate::report::run(&rest);
+    }
     let opts = match Options::parse_from_args(std::env::args_os()) {
         Ok(o) => o,
         Err(e) => {
