@@ -10,3 +10,4 @@ pub mod event;
 pub mod fields;
 pub mod priority;
 pub mod report;
+pub mod source;

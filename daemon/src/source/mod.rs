@@ -1,0 +1,7 @@
+//! Event sources: where records come from before decoding. `kmod` reads the kernel module's
+//! per-CPU shared-memory rings (`ring` is the lock-free consumer side of one ring, `abi`
+//! the driver's ABI header as Rust types).
+
+pub mod abi;
+pub mod kmod;
+pub mod ring;
