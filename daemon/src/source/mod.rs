@@ -1,7 +1,9 @@
 //! Event sources: where records come from before decoding. `kmod` reads the kernel module's
 //! per-CPU shared-memory rings (`ring` is the lock-free consumer side of one ring, `abi`
-//! the driver's ABI header as Rust types).
+//! the driver's ABI header as Rust types); `scap` reads capture files. Every source yields
+//! [`crate::event::Event`] views in the scap v2 layout.
 
 pub mod abi;
 pub mod kmod;
 pub mod ring;
+pub mod scap;

@@ -1,0 +1,1160 @@
+//! Reader for `.scap` capture files (sysdig/Falco): gzip or plain, format versions 1.0–1.2,
+//! section header, machine info, interface/user/group lists, process list V1–V9, fd lists
+//! v1/v2 and event blocks (EV/EVF, v1/v2/large). Old v1 event headers are upgraded to the v2
+//! layout (nparams inferred from the lengths) so consumers see one layout only.
+//!
+//! Bad input never panics and never allocates more than the data actually present: every
+//! error names the byte offset (in the uncompressed stream), unknown block and event types
+//! are skipped and counted, and events decoded before an error have already been delivered.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::event::{self, table, Event, HEADER_LEN, HEADER_V1_LEN};
+
+/// Block type ids (hex, as in libscap).
+mod block {
+    pub const SHB: u32 = 0x0A0D_0D0A;
+    pub const MI: u32 = 0x201;
+    pub const MI_INT: u32 = 0x8002_ABCD;
+    pub const PL_V1: u32 = 0x202;
+    pub const PL_V1_INT: u32 = 0x8000_ABCD;
+    pub const PL_V2: u32 = 0x207;
+    pub const PL_V2_INT: u32 = 0x8013_ABCD;
+    pub const PL_V3: u32 = 0x209;
+    pub const PL_V3_INT: u32 = 0x8014_ABCD;
+    pub const PL_V4: u32 = 0x210;
+    pub const PL_V5: u32 = 0x211;
+    pub const PL_V6: u32 = 0x212;
+    pub const PL_V7: u32 = 0x213;
+    pub const PL_V8: u32 = 0x214;
+    pub const PL_V9: u32 = 0x215;
+    pub const FDL: u32 = 0x203;
+    pub const FDL_INT: u32 = 0x8001_ABCD;
+    pub const FDL_V2: u32 = 0x218;
+    pub const EV: u32 = 0x204;
+    pub const EV_INT: u32 = 0x8010_ABCD;
+    pub const EV_V2: u32 = 0x216;
+    pub const EV_V2_LARGE: u32 = 0x221;
+    pub const EVF: u32 = 0x208;
+    pub const EVF_V2: u32 = 0x217;
+    pub const EVF_V2_LARGE: u32 = 0x222;
+    pub const IL: u32 = 0x205;
+    pub const IL_INT: u32 = 0x8011_ABCD;
+    pub const IL_V2: u32 = 0x219;
+    pub const UL: u32 = 0x206;
+    pub const UL_INT: u32 = 0x8012_ABCD;
+    pub const UL_V2: u32 = 0x220;
+}
+
+const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+/// Largest block the reader accepts (metadata blocks of very large hosts fit; a corrupt
+/// length beyond this is an error rather than an allocation).
+const MAX_BLOCK_LEN: u32 = 512 << 20;
+/// Largest non-large event block body (libscap's READER_BUF_SIZE).
+const MAX_EVENT_BLOCK_BODY: u32 = 65536;
+/// EVF flag: the event only updates state and must not reach rules or outputs.
+pub const FLAG_STATE_ONLY: u32 = 1;
+
+/// A reader error: what went wrong and where.
+#[derive(Debug, thiserror::Error)]
+pub enum ScapError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: byte offset {offset}: {msg}")]
+    Format {
+        path: String,
+        offset: u64,
+        msg: String,
+    },
+}
+
+impl ScapError {
+    /// Byte offset (uncompressed stream) of a format error.
+    pub fn offset(&self) -> Option<u64> {
+        match self {
+            ScapError::Format { offset, .. } => Some(*offset),
+            ScapError::Io { .. } => None,
+        }
+    }
+}
+
+/// Machine info block.
+#[derive(Clone, Debug, Default)]
+pub struct MachineInfo {
+    pub num_cpus: u32,
+    pub memory_size_bytes: u64,
+    pub max_pid: u64,
+    pub hostname: String,
+    pub boot_ts_epoch: u64,
+    pub flags: u64,
+}
+
+/// One interface address.
+#[derive(Clone, Debug)]
+pub struct Interface {
+    pub name: String,
+    pub addr: std::net::IpAddr,
+    pub netmask: std::net::IpAddr,
+}
+
+/// One user of the user list.
+#[derive(Clone, Debug, Default)]
+pub struct UserEntry {
+    pub uid: u32,
+    pub gid: u32,
+    pub name: Vec<u8>,
+    pub homedir: Vec<u8>,
+    pub shell: Vec<u8>,
+}
+
+/// One group of the group list.
+#[derive(Clone, Debug, Default)]
+pub struct GroupEntry {
+    pub gid: u32,
+    pub name: Vec<u8>,
+}
+
+/// One thread of the process list (fields absent in old versions keep their defaults).
+#[derive(Clone, Debug)]
+pub struct ThreadEntry {
+    pub tid: i64,
+    pub pid: i64,
+    pub ptid: i64,
+    pub sid: i64,
+    pub vpgid: i64,
+    pub pgid: i64,
+    pub comm: Vec<u8>,
+    pub exe: Vec<u8>,
+    pub exepath: Vec<u8>,
+    /// argv[1..], each NUL-terminated.
+    pub args: Vec<u8>,
+    pub cwd: Vec<u8>,
+    pub fdlimit: i64,
+    pub flags: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub vmsize_kb: u32,
+    pub vmrss_kb: u32,
+    pub vmswap_kb: u32,
+    pub pfmajor: u64,
+    pub pfminor: u64,
+    pub env: Vec<u8>,
+    pub vtid: i64,
+    pub vpid: i64,
+    pub cgroups: Vec<u8>,
+    pub root: Vec<u8>,
+    pub pidns_init_start_ts: u64,
+    pub tty: u32,
+    pub loginuid: u32,
+    pub exe_writable: bool,
+    pub cap_inheritable: u64,
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
+    pub exe_upper_layer: bool,
+    pub exe_ino: u64,
+    pub exe_ino_ctime: u64,
+    pub exe_ino_mtime: u64,
+    pub exe_from_memfd: bool,
+    pub exe_lower_layer: bool,
+}
+
+impl Default for ThreadEntry {
+    fn default() -> Self {
+        ThreadEntry {
+            tid: -1,
+            pid: -1,
+            ptid: -1,
+            sid: -1,
+            vpgid: -1,
+            pgid: -1,
+            comm: Vec::new(),
+            exe: Vec::new(),
+            exepath: Vec::new(),
+            args: Vec::new(),
+            cwd: Vec::new(),
+            fdlimit: 0,
+            flags: 0,
+            uid: 0,
+            gid: 0,
+            vmsize_kb: 0,
+            vmrss_kb: 0,
+            vmswap_kb: 0,
+            pfmajor: 0,
+            pfminor: 0,
+            env: Vec::new(),
+            vtid: -1,
+            vpid: -1,
+            cgroups: Vec::new(),
+            root: Vec::new(),
+            pidns_init_start_ts: 0,
+            tty: 0,
+            loginuid: u32::MAX,
+            exe_writable: false,
+            cap_inheritable: 0,
+            cap_permitted: 0,
+            cap_effective: 0,
+            exe_upper_layer: false,
+            exe_ino: 0,
+            exe_ino_ctime: 0,
+            exe_ino_mtime: 0,
+            exe_from_memfd: false,
+            exe_lower_layer: false,
+        }
+    }
+}
+
+/// Kind of an fd-list entry (`scap_fd_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdKind {
+    Unknown,
+    File,
+    Directory,
+    Ipv4Sock,
+    Ipv6Sock,
+    Ipv4ServSock,
+    Ipv6ServSock,
+    Fifo,
+    UnixSock,
+    Event,
+    Unsupported,
+    Signalfd,
+    Eventpoll,
+    Inotify,
+    Timerfd,
+    Netlink,
+    Bpf,
+    Userfaultfd,
+    IoUring,
+    Memfd,
+    Pidfd,
+}
+
+/// One fd of the fd list.
+#[derive(Clone, Debug)]
+pub struct FdEntry {
+    pub tid: i64,
+    pub fd: i64,
+    pub ino: u64,
+    pub kind: FdKind,
+    pub name: Vec<u8>,
+    pub open_flags: u32,
+    pub dev: u32,
+    /// Socket endpoints (server sockets: `sip`/`sport` only).
+    pub sip: Option<std::net::IpAddr>,
+    pub dip: Option<std::net::IpAddr>,
+    pub sport: u16,
+    pub dport: u16,
+    pub l4proto: u8,
+    /// Unix sockets: kernel socket addresses.
+    pub unix_source: u64,
+    pub unix_dest: u64,
+}
+
+/// Counters of what the reader skipped.
+#[derive(Clone, Debug, Default)]
+pub struct ReaderStats {
+    pub events: u64,
+    pub skipped_unknown_event_types: u64,
+    pub skipped_unknown_blocks: u64,
+    pub sections: u64,
+}
+
+/// Streaming reader of one capture file.
+pub struct Reader {
+    input: Box<dyn BufRead + Send>,
+    path: String,
+    offset: u64,
+    block: Vec<u8>,
+    block_type: u32,
+    block_offset: u64,
+    pending_event_block: bool,
+    event: Vec<u8>,
+    cpu: u16,
+    flags: u32,
+    new_section: bool,
+    pub machine: Option<MachineInfo>,
+    pub interfaces: Vec<Interface>,
+    pub users: Vec<UserEntry>,
+    pub groups: Vec<GroupEntry>,
+    pub threads: Vec<ThreadEntry>,
+    pub fds: Vec<FdEntry>,
+    pub version: (u16, u16),
+    pub stats: ReaderStats,
+}
+
+enum BlockRead {
+    Eof,
+    Block,
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+    base: u64,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(b: &'a [u8], base: u64) -> Self {
+        Cursor { b, pos: 0, base }
+    }
+    fn remaining(&self) -> usize {
+        self.b.len() - self.pos
+    }
+    fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+        if self.remaining() < n {
+            return Err(format!(
+                "{what}: needs {n} bytes, {} left in the block",
+                self.remaining()
+            ));
+        }
+        let s = &self.b[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self, w: &str) -> Result<u8, String> {
+        Ok(self.take(1, w)?[0])
+    }
+    fn u16(&mut self, w: &str) -> Result<u16, String> {
+        let s = self.take(2, w)?;
+        Ok(u16::from_le_bytes([s[0], s[1]]))
+    }
+    fn u32(&mut self, w: &str) -> Result<u32, String> {
+        let s = self.take(4, w)?;
+        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    }
+    fn u64(&mut self, w: &str) -> Result<u64, String> {
+        let s = self.take(8, w)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn i64(&mut self, w: &str) -> Result<i64, String> {
+        Ok(self.u64(w)? as i64)
+    }
+    fn str16(&mut self, w: &str, max: usize) -> Result<Vec<u8>, String> {
+        let l = self.u16(w)? as usize;
+        if l > max {
+            return Err(format!("{w}: length {l} exceeds the limit {max}"));
+        }
+        Ok(self.take(l, w)?.to_vec())
+    }
+}
+
+fn ipv4(b: &[u8]) -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+}
+fn ipv6(b: &[u8]) -> std::net::IpAddr {
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&b[..16]);
+    let v6 = std::net::Ipv6Addr::from(a);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => std::net::IpAddr::V4(v4),
+        None => std::net::IpAddr::V6(v6),
+    }
+}
+
+impl Reader {
+    /// Opens a capture file (gzip detected by its magic) and reads its metadata blocks.
+    pub fn open(path: impl AsRef<Path>) -> Result<Reader, ScapError> {
+        let p: PathBuf = path.as_ref().to_path_buf();
+        let name = p.display().to_string();
+        let f = File::open(&p).map_err(|e| ScapError::Io {
+            path: name.clone(),
+            source: e,
+        })?;
+        let mut buf = BufReader::with_capacity(1 << 16, f);
+        let magic = buf.fill_buf().map_err(|e| ScapError::Io {
+            path: name.clone(),
+            source: e,
+        })?;
+        let input: Box<dyn BufRead + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::bufread::MultiGzDecoder::new(buf),
+            ))
+        } else {
+            Box::new(buf)
+        };
+        Reader::from_reader(input, name)
+    }
+
+    /// Reads a capture from any byte stream (already decompressed); `name` is used in errors.
+    pub fn from_reader(input: Box<dyn BufRead + Send>, name: String) -> Result<Reader, ScapError> {
+        let mut r = Reader {
+            input,
+            path: name,
+            offset: 0,
+            block: Vec::new(),
+            block_type: 0,
+            block_offset: 0,
+            pending_event_block: false,
+            event: Vec::with_capacity(1 << 16),
+            cpu: 0,
+            flags: 0,
+            new_section: false,
+            machine: None,
+            interfaces: Vec::new(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            threads: Vec::new(),
+            fds: Vec::new(),
+            version: (0, 0),
+            stats: ReaderStats::default(),
+        };
+        match r.read_block()? {
+            BlockRead::Eof => return Err(r.err(0, "empty file: no section header block")),
+            BlockRead::Block => {}
+        }
+        if r.block_type != block::SHB {
+            return Err(r.err(
+                0,
+                &format!(
+                    "not a scap capture: first block type {:#010x}, expected the section header {:#010x}",
+                    r.block_type,
+                    block::SHB
+                ),
+            ));
+        }
+        r.read_section()?;
+        Ok(r)
+    }
+
+    fn err(&self, offset: u64, msg: &str) -> ScapError {
+        ScapError::Format {
+            path: self.path.clone(),
+            offset,
+            msg: msg.to_string(),
+        }
+    }
+
+    /// Reads `n` bytes or fails with "truncated"; returns Ok(false) on a clean EOF at 0 bytes
+    /// when `eof_ok`.
+    fn read_exact_at(
+        &mut self,
+        buf: &mut [u8],
+        eof_ok: bool,
+        what: &str,
+    ) -> Result<bool, ScapError> {
+        let mut got = 0;
+        while got < buf.len() {
+            match self.input.read(&mut buf[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(self.err(
+                        self.offset + got as u64,
+                        &format!("read error (corrupt compressed data?): {e}"),
+                    ))
+                }
+            }
+        }
+        if got == 0 && eof_ok {
+            return Ok(false);
+        }
+        if got < buf.len() {
+            return Err(self.err(
+                self.offset + got as u64,
+                &format!(
+                    "truncated file: {what} needs {} bytes, only {got} present",
+                    buf.len()
+                ),
+            ));
+        }
+        self.offset += got as u64;
+        Ok(true)
+    }
+
+    /// Reads the next block into `self.block` (body without header and trailer).
+    fn read_block(&mut self) -> Result<BlockRead, ScapError> {
+        let start = self.offset;
+        let mut hdr = [0u8; 8];
+        if !self.read_exact_at(&mut hdr, true, "block header")? {
+            return Ok(BlockRead::Eof);
+        }
+        let btype = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        if start == 0 && btype != block::SHB {
+            return Err(self.err(
+                0,
+                &format!(
+                    "not a scap capture: first block type {btype:#010x}, expected the section header {:#010x}",
+                    block::SHB
+                ),
+            ));
+        }
+        let total = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
+        if total < 12 {
+            return Err(self.err(
+                start + 4,
+                &format!("block {btype:#x}: total length {total} is smaller than 12"),
+            ));
+        }
+        if total > MAX_BLOCK_LEN {
+            return Err(self.err(
+                start + 4,
+                &format!(
+                    "block {btype:#x}: total length {total} exceeds the {MAX_BLOCK_LEN}-byte limit"
+                ),
+            ));
+        }
+        let body_len = total as usize - 12;
+        self.block.clear();
+        // Grow only as bytes actually arrive: a corrupt length cannot force a big allocation.
+        let got = (&mut self.input)
+            .take(body_len as u64)
+            .read_to_end(&mut self.block)
+            .map_err(|e| {
+                self.err(
+                    self.offset,
+                    &format!("read error (corrupt compressed data?): {e}"),
+                )
+            })?;
+        if got < body_len {
+            return Err(self.err(
+                self.offset + got as u64,
+                &format!("truncated file: block {btype:#x} declares {body_len} body bytes, only {got} present"),
+            ));
+        }
+        self.offset += body_len as u64;
+        let mut trailer = [0u8; 4];
+        self.read_exact_at(&mut trailer, false, "block trailer")?;
+        let t = u32::from_le_bytes(trailer);
+        if t != total {
+            return Err(self.err(
+                self.offset - 4,
+                &format!("block {btype:#x}: trailer length {t} differs from header length {total}"),
+            ));
+        }
+        self.block_type = btype;
+        self.block_offset = start + 8;
+        Ok(BlockRead::Block)
+    }
+
+    fn is_event_block(t: u32) -> bool {
+        matches!(
+            t,
+            block::EV
+                | block::EV_INT
+                | block::EV_V2
+                | block::EV_V2_LARGE
+                | block::EVF
+                | block::EVF_V2
+                | block::EVF_V2_LARGE
+        )
+    }
+
+    /// Parses the SHB in `self.block`, then metadata blocks up to the first event block.
+    fn read_section(&mut self) -> Result<(), ScapError> {
+        let base = self.block_offset;
+        {
+            let mut c = Cursor::new(&self.block, base);
+            let r: Result<(u32, u16, u16), String> = (|| {
+                Ok((
+                    c.u32("byte order magic")?,
+                    c.u16("major version")?,
+                    c.u16("minor version")?,
+                ))
+            })();
+            let (magic, major, minor) = r.map_err(|m| self.err(base, &m))?;
+            if magic != BYTE_ORDER_MAGIC {
+                return Err(self.err(
+                    base,
+                    &format!("invalid byte order magic {magic:#010x} (expected {BYTE_ORDER_MAGIC:#010x})"),
+                ));
+            }
+            if major != 1 {
+                return Err(self.err(
+                    base + 4,
+                    &format!("unsupported capture format version {major}.{minor} (this reader handles 1.x)"),
+                ));
+            }
+            self.version = (major, minor);
+        }
+        self.stats.sections += 1;
+        self.threads.clear();
+        self.fds.clear();
+        loop {
+            match self.read_block()? {
+                BlockRead::Eof => {
+                    return Err(self.err(self.offset, "no events in file"));
+                }
+                BlockRead::Block => {}
+            }
+            if Self::is_event_block(self.block_type) {
+                self.pending_event_block = true;
+                return Ok(());
+            }
+            let base = self.block_offset;
+            let block = std::mem::take(&mut self.block);
+            let res = self.parse_metadata(self.block_type, &block, base);
+            self.block = block;
+            res.map_err(|(off, m)| self.err(off, &m))?;
+        }
+    }
+
+    fn parse_metadata(&mut self, btype: u32, b: &[u8], base: u64) -> Result<(), (u64, String)> {
+        let mut c = Cursor::new(b, base);
+        let wrap = |c: &Cursor<'_>, m: String| (c.offset(), m);
+        match btype {
+            block::MI | block::MI_INT => {
+                let r: Result<MachineInfo, String> = (|| {
+                    let num_cpus = c.u32("num_cpus")?;
+                    let memory_size_bytes = c.u64("memory_size_bytes")?;
+                    let max_pid = c.u64("max_pid")?;
+                    let host = c.take(128, "hostname")?;
+                    let hostname = String::from_utf8_lossy(event::decode::cstr(host)).into_owned();
+                    let boot_ts_epoch = c.u64("boot_ts_epoch")?;
+                    let flags = c.u64("flags")?;
+                    Ok(MachineInfo {
+                        num_cpus,
+                        memory_size_bytes,
+                        max_pid,
+                        hostname,
+                        boot_ts_epoch,
+                        flags,
+                    })
+                })();
+                self.machine = Some(r.map_err(|m| wrap(&c, format!("machine info: {m}")))?);
+            }
+            block::IL | block::IL_INT | block::IL_V2 => {
+                self.interfaces.clear();
+                let v2 = btype == block::IL_V2;
+                while c.remaining() >= 4 {
+                    let entry_start = c.pos;
+                    let entry_len = if v2 {
+                        Some(c.u32("interface entry length").map_err(|m| wrap(&c, m))? as usize)
+                    } else {
+                        None
+                    };
+                    let body_start = c.pos;
+                    let r: Result<(), String> = (|| {
+                        let t = c.u16("interface type")?;
+                        let namelen = c.u16("interface name length")? as usize;
+                        let (addr, mask) = match t {
+                            1 | 3 => {
+                                let a = ipv4(c.take(4, "ipv4 address")?);
+                                let m = ipv4(c.take(4, "ipv4 netmask")?);
+                                c.take(4, "ipv4 broadcast")?;
+                                if t == 1 {
+                                    c.u64("link speed")?;
+                                }
+                                (a, m)
+                            }
+                            2 | 4 => {
+                                let a = ipv6(c.take(16, "ipv6 address")?);
+                                let m = ipv6(c.take(16, "ipv6 netmask")?);
+                                c.take(16, "ipv6 broadcast")?;
+                                if t == 2 {
+                                    c.u64("link speed")?;
+                                }
+                                (a, m)
+                            }
+                            other => return Err(format!("unknown interface type {other}")),
+                        };
+                        let name = String::from_utf8_lossy(c.take(namelen, "interface name")?)
+                            .into_owned();
+                        self.interfaces.push(Interface {
+                            name,
+                            addr,
+                            netmask: mask,
+                        });
+                        Ok(())
+                    })();
+                    r.map_err(|m| wrap(&c, m))?;
+                    if let Some(l) = entry_len {
+                        let end = body_start + l;
+                        if end > b.len() || end < c.pos {
+                            return Err((
+                                base + entry_start as u64,
+                                format!("interface entry length {l} is inconsistent"),
+                            ));
+                        }
+                        c.pos = end;
+                    }
+                }
+            }
+            block::UL | block::UL_INT | block::UL_V2 => {
+                self.users.clear();
+                self.groups.clear();
+                let v2 = btype == block::UL_V2;
+                while c.remaining() >= 4 {
+                    let entry_start = c.pos;
+                    let entry_len = if v2 {
+                        Some(c.u32("user entry length").map_err(|m| wrap(&c, m))? as usize)
+                    } else {
+                        None
+                    };
+                    let r: Result<(), String> = (|| {
+                        let kind = c.u8("user/group kind")?;
+                        if kind == 0 {
+                            let uid = c.u32("uid")?;
+                            let gid = c.u32("gid")?;
+                            let name = c.str16("user name", 255)?;
+                            let homedir = c.str16("home directory", 255)?;
+                            let shell = c.str16("shell", 255)?;
+                            self.users.push(UserEntry {
+                                uid,
+                                gid,
+                                name,
+                                homedir,
+                                shell,
+                            });
+                        } else {
+                            let gid = c.u32("gid")?;
+                            let name = c.str16("group name", 255)?;
+                            self.groups.push(GroupEntry { gid, name });
+                        }
+                        Ok(())
+                    })();
+                    r.map_err(|m| wrap(&c, m))?;
+                    if let Some(l) = entry_len {
+                        let end = entry_start + l;
+                        if end > b.len() || end < c.pos {
+                            return Err((
+                                base + entry_start as u64,
+                                format!("user entry length {l} is inconsistent"),
+                            ));
+                        }
+                        c.pos = end;
+                    }
+                }
+            }
+            block::PL_V1
+            | block::PL_V1_INT
+            | block::PL_V2
+            | block::PL_V2_INT
+            | block::PL_V3
+            | block::PL_V3_INT
+            | block::PL_V4
+            | block::PL_V5
+            | block::PL_V6
+            | block::PL_V7
+            | block::PL_V8
+            | block::PL_V9 => {
+                let ver = match btype {
+                    block::PL_V1 | block::PL_V1_INT => 1,
+                    block::PL_V2 | block::PL_V2_INT => 2,
+                    block::PL_V3 | block::PL_V3_INT => 3,
+                    block::PL_V4 => 4,
+                    block::PL_V5 => 5,
+                    block::PL_V6 => 6,
+                    block::PL_V7 => 7,
+                    block::PL_V8 => 8,
+                    _ => 9,
+                };
+                while c.remaining() >= 4 {
+                    let entry_start = c.pos;
+                    let t = parse_thread(&mut c, ver).map_err(|m| {
+                        (
+                            c.offset(),
+                            format!("process list entry at {}: {m}", base + entry_start as u64),
+                        )
+                    })?;
+                    self.threads.push(t);
+                }
+            }
+            block::FDL | block::FDL_INT | block::FDL_V2 => {
+                let v2 = btype == block::FDL_V2;
+                let tid = c.i64("fd list tid").map_err(|m| wrap(&c, m))?;
+                while c.remaining() >= 4 {
+                    let entry_start = c.pos;
+                    let e = parse_fd(&mut c, tid, v2).map_err(|m| {
+                        (
+                            c.offset(),
+                            format!("fd list entry at {}: {m}", base + entry_start as u64),
+                        )
+                    })?;
+                    self.fds.push(e);
+                }
+            }
+            _ => self.stats.skipped_unknown_blocks += 1,
+        }
+        Ok(())
+    }
+
+    /// CPU the last returned event was captured on.
+    pub fn cpu(&self) -> u16 {
+        self.cpu
+    }
+
+    /// EVF flags of the last returned event (0 for EV blocks); see [`FLAG_STATE_ONLY`].
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// True once after a concatenated capture started a new section (the metadata tables
+    /// were replaced: state should be rebuilt from them).
+    pub fn take_new_section(&mut self) -> bool {
+        std::mem::take(&mut self.new_section)
+    }
+
+    /// Byte offset (uncompressed) reached so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The next event, `Ok(None)` at the end of the file. Unknown event types are skipped
+    /// (counted in `stats`).
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ScapError> {
+        loop {
+            if !self.pending_event_block {
+                match self.read_block()? {
+                    BlockRead::Eof => return Ok(None),
+                    BlockRead::Block => {}
+                }
+                if !Self::is_event_block(self.block_type) {
+                    if self.block_type == block::SHB {
+                        self.read_section()?;
+                        self.new_section = true;
+                        continue;
+                    }
+                    return Err(self.err(
+                        self.block_offset - 8,
+                        &format!(
+                            "unexpected block type {:#x} between events",
+                            self.block_type
+                        ),
+                    ));
+                }
+            }
+            self.pending_event_block = false;
+            if self.decode_event_block()? {
+                self.stats.events += 1;
+                // Validated by decode_event_block.
+                return Event::parse(&self.event)
+                    .map(Some)
+                    .map_err(|e| self.err(self.block_offset, &e.to_string()));
+            }
+        }
+    }
+
+    /// Converts the event block in `self.block` into a v2 record in `self.event`.
+    /// Returns false if the event is to be skipped.
+    fn decode_event_block(&mut self) -> Result<bool, ScapError> {
+        let t = self.block_type;
+        let base = self.block_offset;
+        let large = matches!(t, block::EV_V2_LARGE | block::EVF_V2_LARGE);
+        if !large && self.block.len() > MAX_EVENT_BLOCK_BODY as usize {
+            return Err(self.err(
+                base,
+                &format!(
+                    "event block of {} bytes exceeds the 64 KiB limit",
+                    self.block.len()
+                ),
+            ));
+        }
+        let has_flags = matches!(t, block::EVF | block::EVF_V2 | block::EVF_V2_LARGE);
+        let v2 = !matches!(t, block::EV | block::EV_INT | block::EVF);
+        let pos = 2 + if has_flags { 4 } else { 0 };
+        if self.block.len() < pos {
+            return Err(self.err(base, "event block too short for its cpu id"));
+        }
+        self.cpu = u16::from_le_bytes([self.block[0], self.block[1]]);
+        self.flags = if has_flags {
+            u32::from_le_bytes([self.block[2], self.block[3], self.block[4], self.block[5]])
+        } else {
+            0
+        };
+        let ev = &self.block[pos..];
+        let hdr = if v2 { HEADER_LEN } else { HEADER_V1_LEN };
+        if ev.len() < hdr {
+            return Err(self.err(
+                base + pos as u64,
+                &format!("event header needs {hdr} bytes, block has {}", ev.len()),
+            ));
+        }
+        let mut len = u32::from_le_bytes([ev[16], ev[17], ev[18], ev[19]]) as usize;
+        let etype = u16::from_le_bytes([ev[20], ev[21]]);
+        let info = table::info(etype);
+        if info.is_none() {
+            self.stats.skipped_unknown_event_types += 1;
+            return Ok(false);
+        }
+        if v2 {
+            self.event.clear();
+            let end = len.min(ev.len());
+            self.event.extend_from_slice(&ev[..end]);
+            if let Err(e) = Event::parse(&self.event) {
+                return Err(self.err(base + pos as u64, &format!("event type {etype}: {e}")));
+            }
+            return Ok(true);
+        }
+        // v1: infer nparams from the lengths.
+        if etype == 280 || etype == 286 {
+            len = len.saturating_sub(3);
+        }
+        if len < hdr || len > ev.len() {
+            return Err(self.err(
+                base + pos as u64 + 16,
+                &format!(
+                    "event type {etype}: length {len} inconsistent with its block ({} bytes)",
+                    ev.len()
+                ),
+            ));
+        }
+        let lensize = if event::uses_large_lengths(etype) {
+            4
+        } else {
+            2
+        };
+        let max_n = info.map(|i| i.params.len()).unwrap_or(0);
+        let mut found = None;
+        for n in (0..=max_n).rev() {
+            let table_end = hdr + n * lensize;
+            if table_end > len {
+                continue;
+            }
+            let mut sum = table_end;
+            for i in 0..n {
+                let o = hdr + i * lensize;
+                sum += if lensize == 4 {
+                    u32::from_le_bytes([ev[o], ev[o + 1], ev[o + 2], ev[o + 3]]) as usize
+                } else {
+                    u16::from_le_bytes([ev[o], ev[o + 1]]) as usize
+                };
+            }
+            if sum == len {
+                found = Some(n);
+                break;
+            }
+            if sum < len {
+                break;
+            }
+        }
+        let Some(n) = found else {
+            return Err(self.err(
+                base + pos as u64,
+                &format!(
+                    "event type {etype}: parameter lengths do not add up to the event length {len}"
+                ),
+            ));
+        };
+        self.event.clear();
+        self.event.extend_from_slice(&ev[..16]);
+        self.event
+            .extend_from_slice(&((len + 4) as u32).to_le_bytes());
+        self.event.extend_from_slice(&etype.to_le_bytes());
+        self.event.extend_from_slice(&(n as u32).to_le_bytes());
+        self.event.extend_from_slice(&ev[hdr..len]);
+        if let Err(e) = Event::parse(&self.event) {
+            return Err(self.err(base, &format!("event type {etype}: {e}")));
+        }
+        Ok(true)
+    }
+}
+
+fn parse_thread(c: &mut Cursor<'_>, ver: u32) -> Result<ThreadEntry, String> {
+    let mut t = ThreadEntry::default();
+    let start = c.pos;
+    let entry_len = if ver == 9 {
+        Some(c.u32("entry length")? as usize)
+    } else {
+        None
+    };
+    t.tid = c.i64("tid")?;
+    t.pid = c.i64("pid")?;
+    t.ptid = c.i64("ptid")?;
+    if ver >= 6 {
+        t.sid = c.i64("sid")?;
+    }
+    if ver >= 8 {
+        t.vpgid = c.i64("vpgid")?;
+    }
+    t.comm = c.str16("comm", 1024)?;
+    t.exe = c.str16("exe", 1024)?;
+    if ver >= 7 {
+        t.exepath = c.str16("exepath", 1024)?;
+    }
+    t.args = c.str16("args", 4096)?;
+    t.cwd = c.str16("cwd", 1024)?;
+    t.fdlimit = c.i64("fdlimit")?;
+    t.flags = c.u32("flags")?;
+    t.uid = c.u32("uid")?;
+    t.gid = c.u32("gid")?;
+    if ver >= 2 {
+        t.vmsize_kb = c.u32("vmsize")?;
+        t.vmrss_kb = c.u32("vmrss")?;
+        t.vmswap_kb = c.u32("vmswap")?;
+        t.pfmajor = c.u64("pfmajor")?;
+        t.pfminor = c.u64("pfminor")?;
+    }
+    if ver >= 3 {
+        t.env = c.str16("env", 4096)?;
+    }
+    if ver >= 4 {
+        t.vtid = c.i64("vtid")?;
+        t.vpid = c.i64("vpid")?;
+        t.cgroups = c.str16("cgroups", 4096)?;
+    }
+    if ver >= 5 {
+        t.root = c.str16("root", 1024)?;
+    }
+    if let Some(elen) = entry_len {
+        let end = start + elen;
+        if elen < 4 || end > c.b.len() || end < c.pos {
+            return Err(format!(
+                "entry length {elen} is inconsistent with its fields"
+            ));
+        }
+        let room = |c: &Cursor<'_>, n: usize| c.pos + n <= end;
+        // Entries written before libs 0.10 lack pidns_init_start_ts and tty.
+        if end - c.pos > 29 {
+            t.pidns_init_start_ts = c.u64("pidns_init_start_ts")?;
+            t.tty = c.u32("tty")?;
+        }
+        if room(c, 4) {
+            t.loginuid = c.u32("loginuid")?;
+        }
+        if room(c, 1) {
+            t.exe_writable = c.u8("exe_writable")? != 0;
+        }
+        if room(c, 24) {
+            t.cap_inheritable = c.u64("cap_inheritable")?;
+            t.cap_permitted = c.u64("cap_permitted")?;
+            t.cap_effective = c.u64("cap_effective")?;
+        }
+        if room(c, 1) {
+            t.exe_upper_layer = c.u8("exe_upper_layer")? != 0;
+        }
+        if room(c, 8) {
+            t.exe_ino = c.u64("exe_ino")?;
+        }
+        if room(c, 16) {
+            t.exe_ino_ctime = c.u64("exe_ino_ctime")?;
+            t.exe_ino_mtime = c.u64("exe_ino_mtime")?;
+        }
+        if room(c, 1) {
+            t.exe_from_memfd = c.u8("exe_from_memfd")? != 0;
+        }
+        if room(c, 1) {
+            t.exe_lower_layer = c.u8("exe_lower_layer")? != 0;
+        }
+        if room(c, 8) {
+            t.pgid = c.i64("pgid")?;
+        }
+        c.pos = end;
+    }
+    Ok(t)
+}
+
+fn parse_fd(c: &mut Cursor<'_>, tid: i64, v2: bool) -> Result<FdEntry, String> {
+    let start = c.pos;
+    let entry_len = if v2 {
+        Some(c.u32("entry length")? as usize)
+    } else {
+        None
+    };
+    let fd = c.i64("fd")?;
+    let ino = c.u64("ino")?;
+    let t = c.u8("fd type")?;
+    let mut e = FdEntry {
+        tid,
+        fd,
+        ino,
+        kind: FdKind::Unknown,
+        name: Vec::new(),
+        open_flags: 0,
+        dev: 0,
+        sip: None,
+        dip: None,
+        sport: 0,
+        dport: 0,
+        l4proto: 0,
+        unix_source: 0,
+        unix_dest: 0,
+    };
+    let named = |k: FdKind, c: &mut Cursor<'_>, e: &mut FdEntry| -> Result<(), String> {
+        e.kind = k;
+        e.name = c.str16("fd name", 4096)?;
+        Ok(())
+    };
+    match t {
+        0 => e.kind = FdKind::Unknown,
+        1 => named(FdKind::File, c, &mut e)?,
+        2 => named(FdKind::Directory, c, &mut e)?,
+        3 => {
+            e.kind = FdKind::Ipv4Sock;
+            e.sip = Some(ipv4(c.take(4, "sip")?));
+            e.dip = Some(ipv4(c.take(4, "dip")?));
+            e.sport = c.u16("sport")?;
+            e.dport = c.u16("dport")?;
+            e.l4proto = c.u8("l4proto")?;
+        }
+        4 => {
+            e.kind = FdKind::Ipv6Sock;
+            e.sip = Some(ipv6(c.take(16, "sip")?));
+            e.dip = Some(ipv6(c.take(16, "dip")?));
+            e.sport = c.u16("sport")?;
+            e.dport = c.u16("dport")?;
+            e.l4proto = c.u8("l4proto")?;
+        }
+        5 => {
+            e.kind = FdKind::Ipv4ServSock;
+            e.sip = Some(ipv4(c.take(4, "ip")?));
+            e.sport = c.u16("port")?;
+            e.l4proto = c.u8("l4proto")?;
+        }
+        6 => {
+            e.kind = FdKind::Ipv6ServSock;
+            e.sip = Some(ipv6(c.take(16, "ip")?));
+            e.sport = c.u16("port")?;
+            e.l4proto = c.u8("l4proto")?;
+        }
+        7 => named(FdKind::Fifo, c, &mut e)?,
+        8 => {
+            e.kind = FdKind::UnixSock;
+            e.unix_source = c.u64("unix source")?;
+            e.unix_dest = c.u64("unix destination")?;
+            e.name = c.str16("fd name", 4096)?;
+        }
+        9 => named(FdKind::Event, c, &mut e)?,
+        10 => named(FdKind::Unsupported, c, &mut e)?,
+        11 => named(FdKind::Signalfd, c, &mut e)?,
+        12 => named(FdKind::Eventpoll, c, &mut e)?,
+        13 => named(FdKind::Inotify, c, &mut e)?,
+        14 => named(FdKind::Timerfd, c, &mut e)?,
+        15 => named(FdKind::Netlink, c, &mut e)?,
+        16 => {
+            e.kind = FdKind::File;
+            e.open_flags = c.u32("open flags")?;
+            e.name = c.str16("fd name", 4096)?;
+            // Only v2 entries (with a length) can carry dev.
+            let has_dev = match entry_len {
+                Some(l) => c.pos + 4 <= start + l,
+                None => false,
+            };
+            if has_dev {
+                e.dev = c.u32("dev")?;
+            }
+        }
+        17 => named(FdKind::Bpf, c, &mut e)?,
+        18 => named(FdKind::Userfaultfd, c, &mut e)?,
+        19 => named(FdKind::IoUring, c, &mut e)?,
+        20 => named(FdKind::Memfd, c, &mut e)?,
+        21 => named(FdKind::Pidfd, c, &mut e)?,
+        other => {
+            if entry_len.is_none() {
+                return Err(format!("unknown fd type {other} in a v1 fd list"));
+            }
+            e.kind = FdKind::Unsupported;
+            e.name = format!("unknown-type:[{other}]").into_bytes();
+        }
+    }
+    if let Some(l) = entry_len {
+        let end = start + l;
+        if l < 4 || end > c.b.len() || (end < c.pos && t <= 21) {
+            return Err(format!("entry length {l} is inconsistent"));
+        }
+        c.pos = end;
+    }
+    Ok(e)
+}
