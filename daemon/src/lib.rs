@@ -6,8 +6,10 @@
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod event;
 pub mod fields;
+pub mod logger;
 pub mod priority;
 pub mod report;
 pub mod source;
