@@ -4,8 +4,10 @@
 //! The engine compiles a field name once into a [`FieldRef`]; per event it asks an
 //! [`Extractor`] (implemented by the state tracker over the current event) for the values.
 
+pub mod registry;
 mod value;
 
+pub use registry::{ArgKind, FieldId, FieldInfo, FieldType, FIELDS};
 pub use value::{Value, Values};
 
 /// An argument given to a field: `proc.aname[2]`, `evt.arg.name`, `evt.arg[0]`,
