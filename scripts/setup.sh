@@ -9,6 +9,7 @@ PKGS=(
   sysdig
   qemu-system-x86 qemu-utils busybox-static cpio zstd kmod
   rsyslog logrotate curl prometheus
+  dpkg-dev rpm lintian rpmlint mmdebstrap e2fsprogs man-db groff-base debian-archive-keyring
 )
 
 apt_install() {

@@ -27,4 +27,7 @@ cargo test --workspace --release
 step "conformance (upstream Falco offline suite)"
 python3 scripts/conformance.py --falco target/release/falco --shared "$SHARED"
 
+step "packages (deb and rpm: lint, DKMS in a chroot for 6.1 and 5.10, booted system in qemu)"
+tests/package/run.sh
+
 step "all tests passed"

@@ -15,7 +15,7 @@ new_version=$(dpkg-deb -f "$NEW_DEB" Version)
 
 tarball=$(base_root_tarball)
 headers510=$(bullseye_headers_dir)
-root=$SCRATCH/deb-root
+root=$SCRATCH/root
 trap 'chroot_umount "$root"' EXIT
 log "extracting the bookworm root"
 extract_root "$tarball" "$root"
@@ -27,7 +27,7 @@ kernel510=$(cd "$headers510/lib/modules" && ls)
 # Bullseye's kernel is built with gcc-10, which its headers package depends on
 # there; bookworm's gcc 12 builds modules for it (same ABI), so the root gets
 # the gcc-10 name a bullseye system has.
-ln -sf /usr/bin/gcc "$root/usr/local/bin/gcc-10"
+ln -sf gcc "$root/usr/bin/gcc-10"
 # A kernel whose headers are missing: the install must say what to install.
 mkdir -p "$root/lib/modules/6.1.0-99-amd64/kernel"
 

@@ -10,34 +10,14 @@ mkdir -p "$CACHE" "$SCRATCH"
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 
-# One bookworm root serves every test: the chroot install tests need dkms, gcc
-# and kernel headers; the booted-system test needs a kernel, systemd and the
-# tools its checks use. Kept as a tarball, keyed by this list.
-BASE_PACKAGES=systemd,systemd-sysv,udev,kmod,dbus,curl,logrotate,rsyslog,iproute2,procps,linux-image-amd64,linux-headers-amd64,dkms,gcc,make,zstd,ca-certificates,init-system-helpers,libc6,libgcc-s1
-
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 pass() { printf 'PASS: %s\n' "$*"; }
 
-# base_root_tarball: prints the path of the cached bookworm root, building it
-# with mmdebstrap when missing. The initramfs is made small and quick (only
-# the virtio and ext4 modules a qemu guest needs, zstd) before the kernel is
-# installed, because the kernel's postinst builds it.
+# One bookworm root serves every test (chroot installs and the booted system):
+# the one scripts/vm-image.sh builds and caches. Prints the tarball's path.
 base_root_tarball() {
-	local key tar
-	key=$(printf '%s\n%s\n%s\n' "$BASE_PACKAGES" "$MIRROR" v1 | sha256sum | cut -c1-16)
-	tar=$CACHE/bookworm-base-$key.tar
-	if [ ! -s "$tar" ]; then
-		log "building the bookworm root with mmdebstrap (about a minute)"
-		mmdebstrap --quiet --variant=minbase --include="$BASE_PACKAGES" \
-			--essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d"; printf "MODULES=list\nCOMPRESS=zstd\n" >"$1/etc/initramfs-tools/conf.d/vm.conf"; printf "virtio_pci\nvirtio_blk\next4\n" >>"$1/etc/initramfs-tools/modules"' \
-			bookworm "$tar.partial.tar" \
-			"deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
-			"deb $SECURITY_MIRROR bookworm-security main" >&2 ||
-			die "mmdebstrap failed"
-		mv "$tar.partial.tar" "$tar"
-	fi
-	printf '%s\n' "$tar"
+	"$ROOT/scripts/vm-image.sh" --print-base || die "could not build the bookworm root"
 }
 
 # bullseye_headers_dir: prints a directory holding the extracted Debian 11
@@ -95,4 +75,4 @@ extract_root() {
 }
 
 # Kernel releases whose image is in the root.
-image_kernels() { ls "$1/lib/modules" | while read -r k; do [ -e "$1/boot/vmlinuz-$k" ] && echo "$k"; done; }
+image_kernels() { ls "$1/lib/modules" | while read -r k; do if [ -e "$1/boot/vmlinuz-$k" ]; then echo "$k"; fi; done; }

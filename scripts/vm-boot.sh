@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Boots an image made by scripts/vm-image.sh under qemu (TCG: no KVM needed)
+# with a throw-away overlay, so every boot starts from the same disk. The
+# serial console (kernel messages and whatever the guest prints there) goes to
+# LOG. Fails when the guest does not power off within TIMEOUT seconds, or when
+# the kernel printed a WARN, BUG, oops or panic.
+#
+#   scripts/vm-boot.sh IMAGE_DIR LOG [TIMEOUT_SECONDS] [MEMORY_MB]
+set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: $0 IMAGE_DIR LOG [TIMEOUT] [MEMORY_MB]" >&2; exit 2; }
+dir=$1 log=$2 timeout=${3:-600} memory=${4:-1024}
+for file in image.ext4 vmlinuz initrd.img; do
+	[ -s "$dir/$file" ] || { echo "vm-boot: $dir/$file is missing (scripts/vm-image.sh builds it)" >&2; exit 1; }
+done
+
+status=0
+# oops=panic + panic=-1 + -no-reboot: any oops ends qemu at once.
+timeout --foreground "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
+	-nographic -no-reboot -snapshot -nic none \
+	-kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
+	-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic loglevel=5" \
+	-drive "file=$dir/image.ext4,format=raw,if=virtio" </dev/null >"$log" 2>&1 || status=$?
+if [ "$status" = 124 ]; then
+	echo "vm-boot: the guest did not power off within ${timeout}s (console: $log)" >&2
+	exit 1
+fi
+[ "$status" = 0 ] || { echo "vm-boot: qemu exited with $status (console: $log)" >&2; exit 1; }
+if grep -nE 'WARNING: CPU|------------\[ cut here \]|BUG: |Oops|Kernel panic|general protection fault|Call Trace:' "$log" >&2; then
+	echo "vm-boot: the kernel reported a problem (above; console: $log)" >&2
+	exit 1
+fi
