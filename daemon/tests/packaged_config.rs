@@ -88,8 +88,9 @@ fn packaged_rules_and_local_examples_are_yaml() {
     assert!(local
         .lines()
         .all(|l| l.trim().is_empty() || l.starts_with('#')));
-    for file in ["packaging/falco_rules.placeholder.yaml"] {
-        let text = read(file);
-        assert!(text.contains("- rule:"), "{file} has no rule");
-    }
+    let placeholder = read("packaging/falco_rules.placeholder.yaml");
+    assert!(
+        placeholder.contains("- rule:"),
+        "the placeholder rules file has no rule"
+    );
 }
