@@ -13,3 +13,4 @@ pub mod logger;
 pub mod priority;
 pub mod report;
 pub mod source;
+pub mod state;

@@ -35,6 +35,13 @@ pub fn main() -> i32 {
             .collect();
         return crate::report::run(&rest);
     }
+    if args.get(1).is_some_and(|a| a == "--print-events") {
+        let rest: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return crate::state::print::run(&rest);
+    }
     let opts = match Options::parse_from_args(std::env::args_os()) {
         Ok(o) => o,
         Err(e) => {

@@ -293,7 +293,7 @@ pub fn printable(b: &[u8], out: &mut Vec<u8>) {
 
 fn buffer(b: &[u8], out: &mut Vec<u8>) {
     if b.len() > MAX_BUFFER_RENDER {
-        printable(&b[..MAX_BUFFER_RENDER], out);
+        printable(&b[..MAX_BUFFER_RENDER - 3], out);
         out.extend_from_slice(b"...");
     } else {
         printable(b, out);

@@ -256,6 +256,17 @@ pub struct FdEntry {
     pub unix_dest: u64,
 }
 
+/// Per-event metadata from the event block.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventMeta {
+    pub cpu: u16,
+    /// EVF flags ([`FLAG_STATE_ONLY`]).
+    pub flags: u32,
+    /// This event starts a new section of a concatenated capture: the reader's tables were
+    /// replaced (rebuild the state from them before processing the event).
+    pub new_section: bool,
+}
+
 /// Counters of what the reader skipped.
 #[derive(Clone, Debug, Default)]
 pub struct ReaderStats {
@@ -800,6 +811,22 @@ impl Reader {
     /// Byte offset (uncompressed) reached so far.
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// Moves the next event record into `buf` (buffers are swapped, nothing is copied) and
+    /// returns its metadata; `Ok(None)` at the end of the file. Unlike [`Reader::next_event`]
+    /// the reader stays usable (e.g. for its tables after a new section) while the caller
+    /// holds the event: parse it with [`Event::parse`] (it is already validated).
+    pub fn read_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<EventMeta>, ScapError> {
+        if self.next_event()?.is_none() {
+            return Ok(None);
+        }
+        std::mem::swap(&mut self.event, buf);
+        Ok(Some(EventMeta {
+            cpu: self.cpu,
+            flags: self.flags,
+            new_section: self.take_new_section(),
+        }))
     }
 
     /// The next event, `Ok(None)` at the end of the file. Unknown event types are skipped

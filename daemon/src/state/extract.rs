@@ -1,0 +1,1481 @@
+//! Field extraction for "the current event + state": every field of Falco's syscall source
+//! (`evt.*`, `proc.*`, `thread.*`, `user.*`, `group.*`, `fd.*`, `fs.path.*`, `container.*`)
+//! computed the way libsinsp does, so values match what sysdig prints.
+//!
+//! Field names are resolved once into [`Field`] (by [`Field::parse`]); per event
+//! [`EventFields`] (from [`State::extractor`]) appends values to a reusable
+//! [`Values`] buffer without allocating in steady state.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use crate::event::decode;
+use crate::event::render;
+use crate::event::table::{self, open_flags, ParamType};
+use crate::event::Event;
+use crate::fields::{Extractor, FieldArg, Values};
+
+use super::thread::{l4, Fd, FdKind, Thread};
+use super::State;
+
+/// A field of the syscall source, resolved from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    EvtNum,
+    EvtTime,
+    EvtTimeS,
+    EvtTimeIso8601,
+    EvtDatetime,
+    EvtDatetimeS,
+    EvtRawtime,
+    EvtRawtimeS,
+    EvtRawtimeNs,
+    EvtReltime,
+    EvtType,
+    EvtTypeIsSyscall,
+    EvtDir,
+    EvtArgs,
+    EvtInfo,
+    EvtArg,
+    EvtRawarg,
+    EvtRes,
+    EvtRawres,
+    EvtFailed,
+    EvtIsIo,
+    EvtIsIoRead,
+    EvtIsIoWrite,
+    EvtIsWait,
+    EvtIsOpenRead,
+    EvtIsOpenWrite,
+    EvtIsOpenExec,
+    EvtIsOpenCreate,
+    EvtCpu,
+    EvtSource,
+    EvtHostname,
+    EvtBuflen,
+    EvtCategory,
+    EvtPluginname,
+    EvtIsAsync,
+    EvtAsynctype,
+    ProcPid,
+    ProcExe,
+    ProcName,
+    ProcArgs,
+    ProcEnv,
+    ProcCmdline,
+    ProcExeline,
+    ProcCwd,
+    ProcNthreads,
+    ProcNchilds,
+    ProcPpid,
+    ProcPname,
+    ProcPcmdline,
+    ProcPexe,
+    ProcPexepath,
+    ProcAname,
+    ProcApid,
+    ProcAexe,
+    ProcAexepath,
+    ProcAcmdline,
+    ProcLoginshellid,
+    ProcDuration,
+    ProcTty,
+    ProcExepath,
+    ProcSid,
+    ProcSname,
+    ProcSidExe,
+    ProcSidExepath,
+    ProcVpgid,
+    ProcVpgidName,
+    ProcVpid,
+    ProcPvpid,
+    ProcIsSidLeader,
+    ProcIsVpgidLeader,
+    ProcIsExeWritable,
+    ProcIsExeUpperLayer,
+    ProcIsExeLowerLayer,
+    ProcIsExeFromMemfd,
+    ProcExeIno,
+    ProcExeInoCtime,
+    ProcExeInoMtime,
+    ProcExeInoCtimeDurationProcStart,
+    ProcExeInoCtimeDurationPidnsStart,
+    ProcPidnsInitStartTs,
+    ProcIsContainerHealthcheck,
+    ProcIsContainerLivenessProbe,
+    ProcIsContainerReadinessProbe,
+    ProcCmdnargs,
+    ProcCmdlenargs,
+    ProcPpidDuration,
+    ProcStartTs,
+    ProcPgid,
+    ThreadTid,
+    ThreadVtid,
+    ThreadIsmain,
+    ThreadCapPermitted,
+    ThreadCapEffective,
+    ThreadCapInheritable,
+    ThreadExectime,
+    ThreadTotexectime,
+    UserUid,
+    UserName,
+    UserHomedir,
+    UserShell,
+    UserLoginuid,
+    UserLoginname,
+    GroupGid,
+    GroupName,
+    FdNum,
+    FdType,
+    FdTypechar,
+    FdName,
+    FdNameraw,
+    FdDirectory,
+    FdFilename,
+    FdIp,
+    FdCip,
+    FdSip,
+    FdLip,
+    FdRip,
+    FdPort,
+    FdCport,
+    FdSport,
+    FdLport,
+    FdRport,
+    FdL4proto,
+    FdSockfamily,
+    FdIsServer,
+    FdUid,
+    FdContainername,
+    FdContainerdirectory,
+    FdProto,
+    FdCproto,
+    FdSproto,
+    FdLproto,
+    FdRproto,
+    FdNet,
+    FdCnet,
+    FdSnet,
+    FdLnet,
+    FdRnet,
+    FdConnected,
+    FdNameChanged,
+    FdDev,
+    FdDevMajor,
+    FdDevMinor,
+    FdIno,
+    FdCipName,
+    FdSipName,
+    FdLipName,
+    FdRipName,
+    FsPathName,
+    FsPathNameraw,
+    FsPathSource,
+    FsPathSourceraw,
+    FsPathTarget,
+    FsPathTargetraw,
+    ContainerId,
+    ContainerFullId,
+    ContainerName,
+    ContainerImage,
+    ContainerImageId,
+    ContainerImageRepository,
+    ContainerImageTag,
+    ContainerImageDigest,
+    ContainerType,
+    ContainerPrivileged,
+    ContainerMounts,
+    ContainerMount,
+    ContainerMountSource,
+    ContainerMountDest,
+    ContainerMountMode,
+    ContainerMountRw,
+    ContainerMountPropagation,
+    ContainerIp,
+    ContainerInfo,
+    ContainerStartTs,
+    ContainerDuration,
+    ContainerLabel,
+    ContainerLabels,
+    /// Fields of other sources (k8s.*, k8smeta...) that the state cannot know: no value.
+    Unavailable,
+}
+
+impl Field {
+    /// Resolves a field name (without its `[arg]`); `None` if the name is unknown.
+    pub fn parse(name: &str) -> Option<Field> {
+        use Field::*;
+        Some(match name {
+            "evt.num" => EvtNum,
+            "evt.time" => EvtTime,
+            "evt.time.s" => EvtTimeS,
+            "evt.time.iso8601" => EvtTimeIso8601,
+            "evt.datetime" => EvtDatetime,
+            "evt.datetime.s" => EvtDatetimeS,
+            "evt.rawtime" => EvtRawtime,
+            "evt.rawtime.s" => EvtRawtimeS,
+            "evt.rawtime.ns" => EvtRawtimeNs,
+            "evt.reltime" => EvtReltime,
+            "evt.type" => EvtType,
+            "evt.type.is_syscall" => EvtTypeIsSyscall,
+            "evt.dir" => EvtDir,
+            "evt.args" => EvtArgs,
+            "evt.info" => EvtInfo,
+            "evt.arg" => EvtArg,
+            "evt.rawarg" => EvtRawarg,
+            "evt.res" => EvtRes,
+            "evt.rawres" => EvtRawres,
+            "evt.failed" => EvtFailed,
+            "evt.is_io" => EvtIsIo,
+            "evt.is_io_read" => EvtIsIoRead,
+            "evt.is_io_write" => EvtIsIoWrite,
+            "evt.is_wait" => EvtIsWait,
+            "evt.is_open_read" => EvtIsOpenRead,
+            "evt.is_open_write" => EvtIsOpenWrite,
+            "evt.is_open_exec" => EvtIsOpenExec,
+            "evt.is_open_create" => EvtIsOpenCreate,
+            "evt.cpu" => EvtCpu,
+            "evt.source" => EvtSource,
+            "evt.hostname" => EvtHostname,
+            "evt.buflen" => EvtBuflen,
+            "evt.category" => EvtCategory,
+            "evt.pluginname" => EvtPluginname,
+            "evt.is_async" => EvtIsAsync,
+            "evt.asynctype" => EvtAsynctype,
+            "proc.pid" => ProcPid,
+            "proc.exe" => ProcExe,
+            "proc.name" => ProcName,
+            "proc.args" => ProcArgs,
+            "proc.env" => ProcEnv,
+            "proc.cmdline" => ProcCmdline,
+            "proc.exeline" => ProcExeline,
+            "proc.cwd" => ProcCwd,
+            "proc.nthreads" => ProcNthreads,
+            "proc.nchilds" => ProcNchilds,
+            "proc.ppid" => ProcPpid,
+            "proc.pname" => ProcPname,
+            "proc.pcmdline" => ProcPcmdline,
+            "proc.pexe" => ProcPexe,
+            "proc.pexepath" => ProcPexepath,
+            "proc.aname" => ProcAname,
+            "proc.apid" => ProcApid,
+            "proc.aexe" => ProcAexe,
+            "proc.aexepath" => ProcAexepath,
+            "proc.acmdline" => ProcAcmdline,
+            "proc.loginshellid" => ProcLoginshellid,
+            "proc.duration" => ProcDuration,
+            "proc.tty" => ProcTty,
+            "proc.exepath" => ProcExepath,
+            "proc.sid" => ProcSid,
+            "proc.sname" => ProcSname,
+            "proc.sid.exe" => ProcSidExe,
+            "proc.sid.exepath" => ProcSidExepath,
+            "proc.vpgid" => ProcVpgid,
+            "proc.vpgid.name" => ProcVpgidName,
+            "proc.vpid" => ProcVpid,
+            "proc.pvpid" => ProcPvpid,
+            "proc.is_sid_leader" => ProcIsSidLeader,
+            "proc.is_vpgid_leader" => ProcIsVpgidLeader,
+            "proc.is_exe_writable" => ProcIsExeWritable,
+            "proc.is_exe_upper_layer" => ProcIsExeUpperLayer,
+            "proc.is_exe_lower_layer" => ProcIsExeLowerLayer,
+            "proc.is_exe_from_memfd" => ProcIsExeFromMemfd,
+            "proc.exe_ino" => ProcExeIno,
+            "proc.exe_ino.ctime" => ProcExeInoCtime,
+            "proc.exe_ino.mtime" => ProcExeInoMtime,
+            "proc.exe_ino.ctime_duration_proc_start" => ProcExeInoCtimeDurationProcStart,
+            "proc.exe_ino.ctime_duration_pidns_start" => ProcExeInoCtimeDurationPidnsStart,
+            "proc.pidns_init_start_ts" => ProcPidnsInitStartTs,
+            "proc.is_container_healthcheck" => ProcIsContainerHealthcheck,
+            "proc.is_container_liveness_probe" => ProcIsContainerLivenessProbe,
+            "proc.is_container_readiness_probe" => ProcIsContainerReadinessProbe,
+            "proc.cmdnargs" => ProcCmdnargs,
+            "proc.cmdlenargs" => ProcCmdlenargs,
+            "proc.ppid.duration" => ProcPpidDuration,
+            "proc.start_ts" => ProcStartTs,
+            "proc.pgid" => ProcPgid,
+            "thread.tid" => ThreadTid,
+            "thread.vtid" => ThreadVtid,
+            "thread.ismain" => ThreadIsmain,
+            "thread.cap_permitted" => ThreadCapPermitted,
+            "thread.cap_effective" => ThreadCapEffective,
+            "thread.cap_inheritable" => ThreadCapInheritable,
+            "thread.exectime" => ThreadExectime,
+            "thread.totexectime" => ThreadTotexectime,
+            "user.uid" => UserUid,
+            "user.name" => UserName,
+            "user.homedir" => UserHomedir,
+            "user.shell" => UserShell,
+            "user.loginuid" => UserLoginuid,
+            "user.loginname" => UserLoginname,
+            "group.gid" => GroupGid,
+            "group.name" => GroupName,
+            "fd.num" => FdNum,
+            "fd.type" => FdType,
+            "fd.typechar" => FdTypechar,
+            "fd.name" => FdName,
+            "fd.nameraw" => FdNameraw,
+            "fd.directory" => FdDirectory,
+            "fd.filename" => FdFilename,
+            "fd.ip" => FdIp,
+            "fd.cip" => FdCip,
+            "fd.sip" => FdSip,
+            "fd.lip" => FdLip,
+            "fd.rip" => FdRip,
+            "fd.port" => FdPort,
+            "fd.cport" => FdCport,
+            "fd.sport" => FdSport,
+            "fd.lport" => FdLport,
+            "fd.rport" => FdRport,
+            "fd.l4proto" => FdL4proto,
+            "fd.sockfamily" => FdSockfamily,
+            "fd.is_server" => FdIsServer,
+            "fd.uid" => FdUid,
+            "fd.containername" => FdContainername,
+            "fd.containerdirectory" => FdContainerdirectory,
+            "fd.proto" => FdProto,
+            "fd.cproto" => FdCproto,
+            "fd.sproto" => FdSproto,
+            "fd.lproto" => FdLproto,
+            "fd.rproto" => FdRproto,
+            "fd.net" => FdNet,
+            "fd.cnet" => FdCnet,
+            "fd.snet" => FdSnet,
+            "fd.lnet" => FdLnet,
+            "fd.rnet" => FdRnet,
+            "fd.connected" => FdConnected,
+            "fd.name_changed" => FdNameChanged,
+            "fd.dev" => FdDev,
+            "fd.dev.major" => FdDevMajor,
+            "fd.dev.minor" => FdDevMinor,
+            "fd.ino" => FdIno,
+            "fd.cip.name" => FdCipName,
+            "fd.sip.name" => FdSipName,
+            "fd.lip.name" => FdLipName,
+            "fd.rip.name" => FdRipName,
+            "fs.path.name" => FsPathName,
+            "fs.path.nameraw" => FsPathNameraw,
+            "fs.path.source" => FsPathSource,
+            "fs.path.sourceraw" => FsPathSourceraw,
+            "fs.path.target" => FsPathTarget,
+            "fs.path.targetraw" => FsPathTargetraw,
+            "container.id" => ContainerId,
+            "container.full_id" => ContainerFullId,
+            "container.name" => ContainerName,
+            "container.image" => ContainerImage,
+            "container.image.id" => ContainerImageId,
+            "container.image.repository" => ContainerImageRepository,
+            "container.image.tag" => ContainerImageTag,
+            "container.image.digest" => ContainerImageDigest,
+            "container.type" => ContainerType,
+            "container.privileged" => ContainerPrivileged,
+            "container.mounts" => ContainerMounts,
+            "container.mount" => ContainerMount,
+            "container.mount.source" => ContainerMountSource,
+            "container.mount.dest" => ContainerMountDest,
+            "container.mount.mode" => ContainerMountMode,
+            "container.mount.rdwr" => ContainerMountRw,
+            "container.mount.propagation" => ContainerMountPropagation,
+            "container.ip" => ContainerIp,
+            "container.info" => ContainerInfo,
+            "container.start_ts" => ContainerStartTs,
+            "container.duration" => ContainerDuration,
+            "container.label" => ContainerLabel,
+            "container.labels" => ContainerLabels,
+            n if n.starts_with("k8s.")
+                || n.starts_with("container.healthcheck")
+                || n.starts_with("container.liveness_probe")
+                || n.starts_with("container.readiness_probe")
+                || n.starts_with("container.cni")
+                || n.starts_with("fdlist.") =>
+            {
+                Unavailable
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Extraction view over one event and the state (after [`State::process`]).
+pub struct EventFields<'s, 'e> {
+    pub state: &'s State,
+    pub ev: &'s Event<'e>,
+    /// CPU the event came from (capture files record it).
+    pub cpu: u16,
+    /// Timestamp of the first event (for `evt.reltime`).
+    pub first_ts: u64,
+    buf: Vec<u8>,
+    /// Registry id → field, filled by [`EventFields::with_ids`].
+    ids: &'s [Option<Field>],
+}
+
+impl State {
+    /// Field extractor for `ev` (which must just have been passed to [`State::process`]).
+    pub fn extractor<'s, 'e>(&'s self, ev: &'s Event<'e>) -> EventFields<'s, 'e> {
+        EventFields {
+            state: self,
+            ev,
+            cpu: 0,
+            first_ts: 0,
+            buf: Vec::new(),
+            ids: &[],
+        }
+    }
+}
+
+fn errno_of(v: i64) -> Option<&'static str> {
+    render::errno_name(-v)
+}
+
+fn push_joined(items: &[u8], out: &mut Vec<u8>) {
+    let mut first = true;
+    for a in decode::string_list(items) {
+        if !first {
+            out.push(b' ');
+        }
+        first = false;
+        out.extend_from_slice(a);
+    }
+}
+
+fn local_remote(f: &Fd) -> (Option<IpAddr>, u16, Option<IpAddr>, u16) {
+    // (local ip, local port, remote ip, remote port)
+    if f.server_role {
+        (
+            f.dip.or(f.sip),
+            if f.dip.is_some() { f.dport } else { f.sport },
+            f.dip.and(f.sip),
+            f.sport,
+        )
+    } else {
+        (f.sip, f.sport, f.dip, f.dport)
+    }
+}
+
+impl<'s, 'e> EventFields<'s, 'e> {
+    /// Uses `ids[id]` to map the engine's registry ids to fields.
+    pub fn with_ids(mut self, ids: &'s [Option<Field>]) -> Self {
+        self.ids = ids;
+        self
+    }
+
+    pub fn with_cpu(mut self, cpu: u16) -> Self {
+        self.cpu = cpu;
+        self
+    }
+
+    pub fn with_first_ts(mut self, ts: u64) -> Self {
+        self.first_ts = ts;
+        self
+    }
+
+    fn thread(&self) -> Option<&'s Thread> {
+        self.state.threads.get(&self.ev.tid())
+    }
+
+    fn parent_of(&self, t: &Thread) -> Option<&'s Thread> {
+        if t.ptid == t.tid {
+            return None;
+        }
+        self.state.threads.get(&t.ptid)
+    }
+
+    fn main_thread(&self, t: &'s Thread) -> &'s Thread {
+        self.state.threads.get(&t.pid).unwrap_or(t)
+    }
+
+    fn fd(&self) -> Option<&'s Fd> {
+        let fd = self.state.current_fd()?;
+        self.state.fd(self.ev.tid(), fd)
+    }
+
+    /// The return value of an exit event (first parameter if it is a result).
+    fn rawres(&self) -> Option<i64> {
+        if self.ev.is_enter() {
+            return None;
+        }
+        let info = self.ev.info()?;
+        let p = info.params.first()?;
+        let is_result = matches!(p.ptype, ParamType::Errno | ParamType::Fd | ParamType::Pid)
+            && matches!(p.name, "res" | "fd");
+        if !is_result {
+            return None;
+        }
+        self.ev.param_i64(0)
+    }
+
+    fn open_flags(&self) -> Option<(u32, u32)> {
+        let name = table::name_of(self.ev.event_type());
+        if !matches!(
+            name,
+            "open" | "openat" | "openat2" | "open_by_handle_at" | "creat"
+        ) {
+            return None;
+        }
+        if self.ev.is_enter() && self.ev.event_type() != 102 {
+            return None;
+        }
+        let flags = if name == "creat" {
+            open_flags::O_CREAT | open_flags::O_WRONLY
+        } else {
+            self.ev
+                .param_index("flags")
+                .and_then(|i| self.ev.param_u64(i))
+                .unwrap_or(0) as u32
+        };
+        let mode = self
+            .ev
+            .param_index("mode")
+            .and_then(|i| self.ev.param_u64(i))
+            .unwrap_or(0) as u32;
+        Some((flags, mode))
+    }
+
+    fn param_index_for(&self, arg: &FieldArg) -> Option<usize> {
+        match arg {
+            FieldArg::Index(i) => {
+                let i = *i as usize;
+                (i < self.ev.nparams() as usize).then_some(i)
+            }
+            FieldArg::Key(k) => self.ev.param_index(k),
+            FieldArg::None => None,
+        }
+    }
+
+    fn ancestors(&self, t: &'s Thread) -> impl Iterator<Item = &'s Thread> + 's {
+        ancestors(self.state, t)
+    }
+
+    fn push_cmdline(t: &Thread, out: &mut Values, buf: &mut Vec<u8>) {
+        buf.clear();
+        buf.extend_from_slice(&t.comm);
+        if !t.args.is_empty() {
+            buf.push(b' ');
+            push_joined(&t.args, buf);
+        }
+        out.push_str(buf);
+    }
+
+    fn push_time(&mut self, ts: u64, kind: Field, out: &mut Values) {
+        use chrono::{DateTime, Utc};
+        let secs = (ts / 1_000_000_000) as i64;
+        let nanos = (ts % 1_000_000_000) as u32;
+        let Some(dt) = DateTime::<Utc>::from_timestamp(secs, nanos) else {
+            return;
+        };
+        self.buf.clear();
+        let _ = match kind {
+            Field::EvtTime => write!(self.buf, "{}.{:09}", dt.format("%H:%M:%S"), nanos),
+            Field::EvtTimeS => write!(self.buf, "{}", dt.format("%H:%M:%S")),
+            Field::EvtTimeIso8601 => {
+                write!(self.buf, "{}.{:09}Z", dt.format("%Y-%m-%dT%H:%M:%S"), nanos)
+            }
+            Field::EvtDatetime => {
+                write!(self.buf, "{}.{:09}", dt.format("%Y-%m-%d %H:%M:%S"), nanos)
+            }
+            _ => write!(self.buf, "{}", dt.format("%Y-%m-%d %H:%M:%S")),
+        };
+        out.push_str(&self.buf);
+    }
+
+    /// Appends the values of `field` for the current event.
+    pub fn extract_field(&mut self, field: Field, arg: &FieldArg, out: &mut Values) {
+        use Field::*;
+        let ev = self.ev;
+        let state = self.state;
+        let thread = self.thread();
+        match field {
+            EvtNum => out.push_uint(state.evt_num),
+            EvtTime | EvtTimeS | EvtTimeIso8601 | EvtDatetime | EvtDatetimeS => {
+                self.push_time(ev.ts(), field, out)
+            }
+            EvtRawtime => out.push_uint(ev.ts()),
+            EvtRawtimeS => out.push_uint(ev.ts() / 1_000_000_000),
+            EvtRawtimeNs => out.push_uint(ev.ts() % 1_000_000_000),
+            EvtReltime => out.push_uint(ev.ts().saturating_sub(self.first_ts)),
+            EvtType => {
+                let t = ev.event_type();
+                if t <= 1 {
+                    let code = ev.param_u64(0).unwrap_or(0) as u16;
+                    out.push_str(table::generic_name(code).as_bytes());
+                } else {
+                    out.push_str(table::name_of(t).as_bytes());
+                }
+            }
+            EvtTypeIsSyscall => out.push_bool(ev.info().is_some_and(|i| {
+                !matches!(
+                    i.name,
+                    "procexit"
+                        | "switch"
+                        | "signaldeliver"
+                        | "procinfo"
+                        | "container"
+                        | "useradded"
+                        | "groupadded"
+                        | "userdeleted"
+                        | "groupdeleted"
+                        | "drop"
+                        | "scapevent"
+                        | "page_fault"
+                        | "cpu_hotplug"
+                        | "notification"
+                        | "infra"
+                        | "k8s"
+                        | "mesos"
+                        | "pluginevent"
+                        | "asyncevent"
+                )
+            })),
+            EvtDir => out.push_str(if ev.is_enter() { b">" } else { b"<" }),
+            EvtArgs | EvtInfo => {
+                self.buf.clear();
+                state.render_args(ev, &mut self.buf);
+                out.push_str(&self.buf);
+            }
+            EvtArg => {
+                let Some(i) = self.param_index_for(arg) else {
+                    return;
+                };
+                self.buf.clear();
+                let ctx = state.render_context(ev.tid());
+                if !render::param_value(ev, i, &ctx, &mut self.buf) {
+                    return;
+                }
+                // evt.arg.* gives the resolved form when there is one: `3(<f>/x)` → `<f>/x`.
+                let resolvable = ev.param_type(i).is_some_and(|t| {
+                    !matches!(
+                        t,
+                        ParamType::CharBuf
+                            | ParamType::ByteBuf
+                            | ParamType::SockTuple
+                            | ParamType::SockAddr
+                    )
+                });
+                if resolvable && self.buf.ends_with(b")") {
+                    if let Some(open) = memchr::memchr(b'(', &self.buf) {
+                        let inner = self.buf[open + 1..self.buf.len() - 1].to_vec();
+                        out.push_str(&inner);
+                        return;
+                    }
+                }
+                out.push_str(&self.buf);
+            }
+            EvtRawarg => {
+                let Some(i) = self.param_index_for(arg) else {
+                    return;
+                };
+                let Some(raw) = ev.param(i) else { return };
+                match ev.param_type(i) {
+                    Some(
+                        ParamType::Int8
+                        | ParamType::Int16
+                        | ParamType::Int32
+                        | ParamType::Int64
+                        | ParamType::Errno
+                        | ParamType::Fd
+                        | ParamType::Pid
+                        | ParamType::Fd32
+                        | ParamType::Pid32,
+                    ) => {
+                        if let Some(v) = decode::int(raw) {
+                            out.push_int(v)
+                        }
+                    }
+                    Some(ParamType::CharBuf | ParamType::FsPath | ParamType::FsRelPath) => {
+                        out.push_str(decode::cstr(raw))
+                    }
+                    Some(ParamType::ByteBuf | ParamType::SockAddr | ParamType::SockTuple) => {
+                        out.push_str(raw)
+                    }
+                    _ => {
+                        if let Some(v) = decode::uint(raw) {
+                            out.push_uint(v)
+                        }
+                    }
+                }
+            }
+            EvtRes => {
+                if let Some(r) = self.rawres() {
+                    if r >= 0 {
+                        out.push_str(b"SUCCESS");
+                    } else if let Some(n) = errno_of(r) {
+                        out.push_str(n.as_bytes());
+                    } else {
+                        self.buf.clear();
+                        let _ = write!(self.buf, "{r}");
+                        out.push_str(&self.buf);
+                    }
+                }
+            }
+            EvtRawres => {
+                if let Some(r) = self.rawres() {
+                    out.push_int(r)
+                }
+            }
+            EvtFailed => {
+                if let Some(r) = self.rawres() {
+                    out.push_bool(r < 0)
+                } else if !ev.is_enter() {
+                    out.push_bool(false)
+                }
+            }
+            EvtIsIo | EvtIsIoRead | EvtIsIoWrite => {
+                let name = table::name_of(ev.event_type());
+                let read = matches!(
+                    name,
+                    "read"
+                        | "recv"
+                        | "recvfrom"
+                        | "recvmsg"
+                        | "readv"
+                        | "pread"
+                        | "preadv"
+                        | "recvmmsg"
+                );
+                let write = matches!(
+                    name,
+                    "write"
+                        | "send"
+                        | "sendto"
+                        | "sendmsg"
+                        | "writev"
+                        | "pwrite"
+                        | "pwritev"
+                        | "sendmmsg"
+                        | "sendfile"
+                );
+                out.push_bool(match field {
+                    EvtIsIo => read || write,
+                    EvtIsIoRead => read,
+                    _ => write,
+                });
+            }
+            EvtIsWait => {
+                let name = table::name_of(ev.event_type());
+                out.push_bool(matches!(
+                    name,
+                    "epoll_wait" | "poll" | "ppoll" | "select" | "nanosleep"
+                ));
+            }
+            EvtIsOpenRead | EvtIsOpenWrite | EvtIsOpenExec | EvtIsOpenCreate => {
+                let Some((flags, mode)) = self.open_flags() else {
+                    out.push_bool(false);
+                    return;
+                };
+                let v = match field {
+                    EvtIsOpenRead => flags & open_flags::O_RDONLY != 0,
+                    EvtIsOpenWrite => flags & open_flags::O_WRONLY != 0,
+                    EvtIsOpenExec => {
+                        flags & (open_flags::O_CREAT | open_flags::O_TMPFILE) != 0
+                            && mode & 0o111 != 0
+                    }
+                    _ => {
+                        flags & open_flags::O_F_CREATED != 0
+                            || (flags & open_flags::O_TMPFILE != 0
+                                && ev.param_i64(0).is_some_and(|f| f >= 0))
+                    }
+                };
+                out.push_bool(v);
+            }
+            EvtCpu => out.push_uint(self.cpu as u64),
+            EvtSource => out.push_str(b"syscall"),
+            EvtHostname => out.push_str(state.hostname.as_bytes()),
+            EvtBuflen => {
+                if let Some(i) = ev.param_index("data") {
+                    if let Some(r) = self.rawres().filter(|r| *r >= 0) {
+                        let _ = i;
+                        out.push_uint(r as u64);
+                    }
+                }
+            }
+            EvtCategory => {}
+            EvtPluginname | EvtAsynctype => {}
+            EvtIsAsync => out.push_bool(false),
+            Unavailable => {}
+            ContainerInfo => {}
+            _ => {
+                if let Some(t) = thread {
+                    self.thread_field(field, arg, t, out);
+                }
+            }
+        }
+    }
+
+    fn thread_field(&mut self, field: Field, arg: &FieldArg, t: &'s Thread, out: &mut Values) {
+        use Field::*;
+        let state = self.state;
+        let ev = self.ev;
+        let main = self.main_thread(t);
+        match field {
+            ProcPid => out.push_int(t.pid),
+            ProcExe => out.push_str(&t.exe),
+            ProcName => out.push_str(&t.comm),
+            ProcArgs => {
+                self.buf.clear();
+                push_joined(&t.args, &mut self.buf);
+                out.push_str(&self.buf);
+            }
+            ProcEnv => {
+                self.buf.clear();
+                push_joined(&t.env, &mut self.buf);
+                out.push_str(&self.buf);
+            }
+            ProcCmdline => Self::push_cmdline(t, out, &mut self.buf),
+            ProcExeline => {
+                self.buf.clear();
+                self.buf.extend_from_slice(&t.exe);
+                if !t.args.is_empty() {
+                    self.buf.push(b' ');
+                    push_joined(&t.args, &mut self.buf);
+                }
+                out.push_str(&self.buf);
+            }
+            ProcCwd => out.push_str(&t.cwd),
+            ProcNthreads => {
+                let pid = t.pid;
+                let n = state.fdtables.get(&pid).map(|f| f.refs).unwrap_or(0);
+                out.push_uint(n as u64);
+            }
+            ProcNchilds => {}
+            ProcPpid => {
+                if let Some(p) = self.parent_of(main) {
+                    out.push_int(p.pid)
+                } else if main.ptid >= 0 {
+                    out.push_int(main.ptid)
+                }
+            }
+            ProcPname | ProcPcmdline | ProcPexe | ProcPexepath | ProcPvpid | ProcPpidDuration => {
+                let Some(p) = self.parent_of(main) else {
+                    return;
+                };
+                match field {
+                    ProcPname => out.push_str(&p.comm),
+                    ProcPcmdline => Self::push_cmdline(p, out, &mut self.buf),
+                    ProcPexe => out.push_str(&p.exe),
+                    ProcPexepath => out.push_str(&p.exepath),
+                    ProcPvpid => out.push_int(p.vpid),
+                    _ => {
+                        if p.clone_ts != 0 {
+                            out.push_uint(ev.ts().saturating_sub(p.clone_ts))
+                        }
+                    }
+                }
+            }
+            ProcAname | ProcApid | ProcAexe | ProcAexepath | ProcAcmdline => {
+                let push = |a: &Thread, out: &mut Values, buf: &mut Vec<u8>| match field {
+                    ProcAname => out.push_str(&a.comm),
+                    ProcApid => out.push_int(a.pid),
+                    ProcAexe => out.push_str(&a.exe),
+                    ProcAexepath => out.push_str(&a.exepath),
+                    _ => Self::push_cmdline(a, out, buf),
+                };
+                match arg {
+                    FieldArg::Index(0) => push(main, out, &mut self.buf),
+                    FieldArg::Index(n) => {
+                        if let Some(a) = self.ancestors(main).nth(*n as usize - 1) {
+                            push(a, out, &mut self.buf);
+                        }
+                    }
+                    _ => {
+                        let anc: Vec<&Thread> = self.ancestors(main).collect();
+                        for a in anc {
+                            push(a, out, &mut self.buf);
+                        }
+                    }
+                }
+            }
+            ProcLoginshellid => {
+                let mut shell = None;
+                for a in std::iter::once(main).chain(self.ancestors(main)) {
+                    if a.comm.ends_with(b"sh") {
+                        shell = Some(a.pid);
+                    }
+                }
+                if let Some(p) = shell {
+                    out.push_int(p)
+                }
+            }
+            ProcDuration => {
+                if main.clone_ts != 0 {
+                    out.push_uint(ev.ts().saturating_sub(main.clone_ts))
+                }
+            }
+            ProcStartTs => {
+                if main.clone_ts != 0 {
+                    out.push_uint(main.clone_ts)
+                }
+            }
+            ProcTty => out.push_uint(t.tty as u64),
+            ProcExepath => out.push_str(&t.exepath),
+            ProcSid => out.push_int(t.sid),
+            ProcSname | ProcSidExe | ProcSidExepath => {
+                if let Some(s) = state.threads.get(&t.sid) {
+                    match field {
+                        ProcSname => out.push_str(&s.comm),
+                        ProcSidExe => out.push_str(&s.exe),
+                        _ => out.push_str(&s.exepath),
+                    }
+                }
+            }
+            ProcVpgid => out.push_int(t.vpgid),
+            ProcVpgidName => {
+                if let Some(s) = state.threads.get(&t.vpgid) {
+                    out.push_str(&s.comm)
+                }
+            }
+            ProcPgid => out.push_int(t.pgid),
+            ProcVpid => out.push_int(t.vpid),
+            ProcIsSidLeader => out.push_bool(t.sid == t.vpid),
+            ProcIsVpgidLeader => out.push_bool(t.vpgid == t.vpid),
+            ProcIsExeWritable => out.push_bool(t.exe_writable),
+            ProcIsExeUpperLayer => out.push_bool(t.exe_upper_layer),
+            ProcIsExeLowerLayer => out.push_bool(t.exe_lower_layer),
+            ProcIsExeFromMemfd => out.push_bool(t.exe_from_memfd),
+            ProcExeIno => out.push_uint(t.exe_ino),
+            ProcExeInoCtime => out.push_uint(t.exe_ino_ctime),
+            ProcExeInoMtime => out.push_uint(t.exe_ino_mtime),
+            ProcExeInoCtimeDurationProcStart => {
+                if t.exe_ino_ctime != 0 && main.clone_ts != 0 {
+                    out.push_uint(main.clone_ts.saturating_sub(t.exe_ino_ctime))
+                }
+            }
+            ProcExeInoCtimeDurationPidnsStart => {
+                if t.exe_ino_ctime != 0 && t.pidns_init_start_ts != 0 {
+                    out.push_uint(t.exe_ino_ctime.saturating_sub(t.pidns_init_start_ts))
+                }
+            }
+            ProcPidnsInitStartTs => out.push_uint(t.pidns_init_start_ts),
+            ProcIsContainerHealthcheck
+            | ProcIsContainerLivenessProbe
+            | ProcIsContainerReadinessProbe => out.push_bool(false),
+            ProcCmdnargs => out.push_uint(decode::string_list(&t.args).count() as u64),
+            ProcCmdlenargs => out.push_uint(
+                decode::string_list(&t.args)
+                    .map(|a| a.len() as u64)
+                    .sum::<u64>()
+                    + decode::string_list(&t.args).count().saturating_sub(1) as u64,
+            ),
+            ThreadTid => out.push_int(t.tid),
+            ThreadVtid => out.push_int(t.vtid),
+            ThreadIsmain => out.push_bool(t.tid == t.pid),
+            ThreadCapPermitted | ThreadCapEffective | ThreadCapInheritable => {
+                let caps = match field {
+                    ThreadCapPermitted => t.cap_permitted,
+                    ThreadCapEffective => t.cap_effective,
+                    _ => t.cap_inheritable,
+                };
+                self.buf.clear();
+                cap_names(caps, &mut self.buf);
+                out.push_str(&self.buf);
+            }
+            ThreadExectime | ThreadTotexectime => {}
+            UserUid => out.push_uint(t.uid as u64),
+            UserName | UserHomedir | UserShell => match state.users.get(&t.uid) {
+                Some(u) => match field {
+                    UserName => out.push_str(&u.name),
+                    UserHomedir => out.push_str(&u.home),
+                    _ => out.push_str(&u.shell),
+                },
+                None => {
+                    if field == UserName && t.uid == 0 {
+                        out.push_str(b"root")
+                    }
+                }
+            },
+            UserLoginuid => out.push_int(if t.loginuid == u32::MAX {
+                -1
+            } else {
+                t.loginuid as i64
+            }),
+            UserLoginname => {
+                if t.loginuid != u32::MAX {
+                    if let Some(u) = state.users.get(&t.loginuid) {
+                        out.push_str(&u.name)
+                    }
+                }
+            }
+            GroupGid => out.push_uint(t.gid as u64),
+            GroupName => {
+                if let Some(g) = state.groups.get(&t.gid) {
+                    out.push_str(g)
+                }
+            }
+            ContainerId => out.push_str(if t.container_id.is_empty() {
+                b"host"
+            } else {
+                &t.container_id
+            }),
+            ContainerName
+            | ContainerImage
+            | ContainerImageId
+            | ContainerImageRepository
+            | ContainerImageTag
+            | ContainerImageDigest
+            | ContainerType
+            | ContainerPrivileged
+            | ContainerMounts
+            | ContainerMount
+            | ContainerMountSource
+            | ContainerMountDest
+            | ContainerMountMode
+            | ContainerMountRw
+            | ContainerMountPropagation
+            | ContainerIp
+            | ContainerFullId
+            | ContainerStartTs
+            | ContainerDuration
+            | ContainerLabel
+            | ContainerLabels => self.container_field(field, arg, t, out),
+            _ => self.fd_field(field, out),
+        }
+    }
+
+    fn container_field(&mut self, field: Field, arg: &FieldArg, t: &Thread, out: &mut Values) {
+        use Field::*;
+        if t.container_id.is_empty() {
+            match field {
+                ContainerName => out.push_str(b"host"),
+                ContainerType => out.push_str(b"host"),
+                ContainerFullId => out.push_str(b"host"),
+                _ => {}
+            }
+            return;
+        }
+        let Some(c) = self.state.containers.get(&t.container_id) else {
+            return;
+        };
+        match field {
+            ContainerName => out.push_str(&c.name),
+            ContainerFullId => out.push_str(&c.full_id),
+            ContainerImage => out.push_str(&c.image),
+            ContainerImageId => out.push_str(&c.image_id),
+            ContainerImageRepository => out.push_str(&c.image_repository),
+            ContainerImageTag => out.push_str(&c.image_tag),
+            ContainerImageDigest => out.push_str(&c.image_digest),
+            ContainerType => out.push_str(c.type_name.as_bytes()),
+            ContainerPrivileged => {
+                if let Some(p) = c.privileged {
+                    out.push_bool(p)
+                }
+            }
+            ContainerIp => out.push_str(&c.ip),
+            ContainerStartTs if c.created_time > 0 => {
+                out.push_uint(c.created_time as u64 * 1_000_000_000)
+            }
+            ContainerDuration if c.created_time > 0 => out.push_uint(
+                self.ev
+                    .ts()
+                    .saturating_sub(c.created_time as u64 * 1_000_000_000),
+            ),
+            ContainerMounts => {
+                self.buf.clear();
+                for (i, m) in c.mounts.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    self.buf.extend_from_slice(&m.source);
+                    self.buf.push(b':');
+                    self.buf.extend_from_slice(&m.dest);
+                    self.buf.push(b':');
+                    self.buf.extend_from_slice(&m.mode);
+                    self.buf.push(b':');
+                    self.buf
+                        .extend_from_slice(if m.rw { b"true" } else { b"false" });
+                    self.buf.push(b':');
+                    self.buf.extend_from_slice(&m.propagation);
+                }
+                out.push_str(&self.buf);
+            }
+            ContainerMount
+            | ContainerMountSource
+            | ContainerMountDest
+            | ContainerMountMode
+            | ContainerMountRw
+            | ContainerMountPropagation => {
+                let m = match arg {
+                    FieldArg::Index(i) => c.mounts.get(*i as usize),
+                    FieldArg::Key(k) => c
+                        .mounts
+                        .iter()
+                        .find(|m| m.source == k.as_bytes() || m.dest == k.as_bytes()),
+                    FieldArg::None => None,
+                };
+                let Some(m) = m else { return };
+                match field {
+                    ContainerMountSource => out.push_str(&m.source),
+                    ContainerMountDest => out.push_str(&m.dest),
+                    ContainerMountMode => out.push_str(&m.mode),
+                    ContainerMountRw => out.push_str(if m.rw { b"true" } else { b"false" }),
+                    ContainerMountPropagation => out.push_str(&m.propagation),
+                    _ => {
+                        self.buf.clear();
+                        self.buf.extend_from_slice(&m.source);
+                        self.buf.push(b':');
+                        self.buf.extend_from_slice(&m.dest);
+                        out.push_str(&self.buf);
+                    }
+                }
+            }
+            ContainerLabel => {
+                if let FieldArg::Key(k) = arg {
+                    if let Some((_, v)) = c.labels.iter().find(|(lk, _)| lk == k.as_bytes()) {
+                        out.push_str(v)
+                    }
+                }
+            }
+            ContainerLabels => {
+                self.buf.clear();
+                for (i, (k, v)) in c.labels.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.extend_from_slice(b", ");
+                    }
+                    self.buf.extend_from_slice(k);
+                    self.buf.push(b':');
+                    self.buf.extend_from_slice(v);
+                }
+                out.push_str(&self.buf);
+            }
+            _ => {}
+        }
+    }
+
+    fn fd_field(&mut self, field: Field, out: &mut Values) {
+        use Field::*;
+        let ev = self.ev;
+        match field {
+            FsPathName | FsPathNameraw | FsPathSource | FsPathSourceraw | FsPathTarget
+            | FsPathTargetraw => {
+                self.fs_path(field, out);
+                return;
+            }
+            FdNum => {
+                if let Some(fd) = self.state.current_fd() {
+                    out.push_int(fd)
+                }
+                return;
+            }
+            FdNameChanged => {
+                out.push_bool(self.state.current_fd_name_changed());
+                return;
+            }
+            _ => {}
+        }
+        let Some(f) = self.fd() else { return };
+        let (lip, lport, rip, rport) = local_remote(f);
+        let (cip, cport, sip, sport) = if f.kind.is_server() {
+            (None, 0, f.sip, f.sport)
+        } else {
+            (f.sip, f.sport, f.dip, f.dport)
+        };
+        let inet = f.kind.is_inet();
+        match field {
+            FdType => out.push_str(f.kind.type_name().as_bytes()),
+            FdTypechar => out.push_str(&[f.kind.typechar()]),
+            FdName => out.push_str(&f.name),
+            FdNameraw => out.push_str(if f.name_raw.is_empty() {
+                &f.name
+            } else {
+                &f.name_raw
+            }),
+            FdDirectory => match f.kind {
+                FdKind::Directory => out.push_str(&f.name),
+                FdKind::File => {
+                    let d = match memchr::memrchr(b'/', &f.name) {
+                        Some(0) => &b"/"[..],
+                        Some(i) => &f.name[..i],
+                        None => &f.name[..],
+                    };
+                    out.push_str(d)
+                }
+                _ => {}
+            },
+            FdFilename => {
+                if f.kind == FdKind::File {
+                    let n = match memchr::memrchr(b'/', &f.name) {
+                        Some(i) => &f.name[i + 1..],
+                        None => &f.name[..],
+                    };
+                    out.push_str(n)
+                }
+            }
+            FdIp | FdNet => {
+                if inet {
+                    if let Some(ip) = cip {
+                        out.push_ip(ip)
+                    }
+                    if let Some(ip) = sip {
+                        out.push_ip(ip)
+                    }
+                }
+            }
+            FdCip | FdCnet => {
+                if let (true, Some(ip)) = (inet, cip) {
+                    out.push_ip(ip)
+                }
+            }
+            FdSip | FdSnet => {
+                if let (true, Some(ip)) = (inet, sip) {
+                    out.push_ip(ip)
+                }
+            }
+            FdLip | FdLnet => {
+                if let (true, Some(ip)) = (inet, lip) {
+                    out.push_ip(ip)
+                }
+            }
+            FdRip | FdRnet => {
+                if let (true, Some(ip)) = (inet, rip) {
+                    out.push_ip(ip)
+                }
+            }
+            FdPort => {
+                if inet {
+                    if cip.is_some() {
+                        out.push_uint(cport as u64)
+                    }
+                    if sip.is_some() {
+                        out.push_uint(sport as u64)
+                    }
+                }
+            }
+            FdCport => {
+                if inet && cip.is_some() {
+                    out.push_uint(cport as u64)
+                }
+            }
+            FdSport => {
+                if inet && sip.is_some() {
+                    out.push_uint(sport as u64)
+                }
+            }
+            FdLport => {
+                if inet && lip.is_some() {
+                    out.push_uint(lport as u64)
+                }
+            }
+            FdRport => {
+                if inet && rip.is_some() {
+                    out.push_uint(rport as u64)
+                }
+            }
+            FdL4proto => {
+                if inet {
+                    out.push_str(l4::name(f.l4proto).as_bytes())
+                }
+            }
+            FdSockfamily => match f.kind {
+                FdKind::Ipv4Sock
+                | FdKind::Ipv4ServSock
+                | FdKind::Ipv6Sock
+                | FdKind::Ipv6ServSock => out.push_str(b"ip"),
+                FdKind::UnixSock => out.push_str(b"unix"),
+                _ => {}
+            },
+            FdIsServer => {
+                if inet {
+                    out.push_bool(f.server_role)
+                }
+            }
+            FdUid => {
+                let Some(t) = self.thread() else { return };
+                let Some(fd) = self.state.current_fd() else {
+                    return;
+                };
+                self.buf.clear();
+                self.buf.extend_from_slice(&t.container_id);
+                let _ = write!(self.buf, "{}{}", t.tid, fd);
+                out.push_str(&self.buf);
+            }
+            FdContainername | FdContainerdirectory => {
+                let Some(t) = self.thread() else { return };
+                self.buf.clear();
+                self.buf.extend_from_slice(if t.container_id.is_empty() {
+                    b"host"
+                } else {
+                    &t.container_id
+                });
+                self.buf.push(b':');
+                if field == FdContainername {
+                    self.buf.extend_from_slice(&f.name);
+                } else {
+                    let d = match memchr::memrchr(b'/', &f.name) {
+                        Some(0) => &b"/"[..],
+                        Some(i) => &f.name[..i],
+                        None => &f.name[..],
+                    };
+                    self.buf.extend_from_slice(d);
+                }
+                out.push_str(&self.buf);
+            }
+            FdProto | FdCproto | FdSproto | FdLproto | FdRproto => {}
+            FdConnected => {
+                if inet || f.kind == FdKind::UnixSock {
+                    out.push_bool(f.dip.is_some() || f.unix_dest != 0)
+                }
+            }
+            FdDev => out.push_uint(f.dev as u64),
+            FdDevMajor => out.push_uint(((f.dev >> 20) & 0xfff) as u64),
+            FdDevMinor => out.push_uint((f.dev & 0xfffff) as u64),
+            FdIno => out.push_uint(f.ino),
+            FdCipName | FdSipName | FdLipName | FdRipName => {}
+            _ => {
+                let _ = ev;
+            }
+        }
+    }
+
+    fn fs_path(&mut self, field: Field, out: &mut Values) {
+        use Field::*;
+        let ev = self.ev;
+        if ev.is_enter() {
+            return;
+        }
+        let name = table::name_of(ev.event_type());
+        let (raw_name, src, dst) = match name {
+            "mkdir" | "mkdirat" | "rmdir" | "unlink" | "unlinkat" | "chmod" | "fchmodat"
+            | "mknod" | "mknodat" => (true, "", ""),
+            "rename" | "renameat" | "renameat2" | "link" | "linkat" => {
+                (false, "oldpath", "newpath")
+            }
+            "symlink" | "symlinkat" => (false, "target", "linkpath"),
+            _ => return,
+        };
+        let idx = |n: &str| ev.param_index(n);
+        let pick = match field {
+            FsPathName | FsPathNameraw if raw_name => ["path", "name", "filename", "pathname"]
+                .iter()
+                .find_map(|n| idx(n)),
+            FsPathSource | FsPathSourceraw if !raw_name => idx(src),
+            FsPathTarget | FsPathTargetraw if !raw_name => idx(dst),
+            _ => None,
+        };
+        let Some(i) = pick else { return };
+        let Some(p) = ev.param_str(i) else { return };
+        if matches!(field, FsPathNameraw | FsPathSourceraw | FsPathTargetraw) {
+            out.push_str(p);
+            return;
+        }
+        self.buf.clear();
+        let dirfd = ev
+            .info()
+            .and_then(|inf| inf.params.get(i))
+            .and_then(|pi| pi.dirfd_param)
+            .and_then(|d| ev.param_i64(d as usize));
+        self.state.resolve_path(ev.tid(), dirfd, p, &mut self.buf);
+        out.push_str(&self.buf);
+    }
+}
+
+/// The ancestors of process `t` (parent first), bounded against cycles.
+pub fn ancestors<'s>(state: &'s State, t: &'s Thread) -> impl Iterator<Item = &'s Thread> + 's {
+    let mut cur = Some(t);
+    let mut n = 0;
+    std::iter::from_fn(move || {
+        let c = cur?;
+        n += 1;
+        if n > 64 {
+            return None;
+        }
+        let main = state.threads.get(&c.pid).unwrap_or(c);
+        cur = if main.ptid == main.tid {
+            None
+        } else {
+            state.threads.get(&main.ptid)
+        };
+        cur
+    })
+}
+
+/// Appends Linux capability names of a capability mask (`CAP_CHOWN CAP_KILL ...`).
+pub fn cap_names(mask: u64, out: &mut Vec<u8>) {
+    const CAPS: [&str; 41] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ];
+    let mut first = true;
+    for (i, n) in CAPS.iter().enumerate() {
+        if mask & (1u64 << i) != 0 {
+            if !first {
+                out.push(b' ');
+            }
+            first = false;
+            out.extend_from_slice(n.as_bytes());
+        }
+    }
+}
+
+impl Extractor for EventFields<'_, '_> {
+    fn event_type(&self) -> u16 {
+        self.ev.event_type()
+    }
+
+    fn extract(&mut self, id: u16, arg: &FieldArg, out: &mut Values) {
+        if let Some(Some(f)) = self.ids.get(id as usize) {
+            self.extract_field(*f, arg, out);
+        }
+    }
+}
+
+/// Renders one value list as sysdig prints a field (`<NA>` when empty; several values
+/// joined by spaces).
+pub fn render_values(v: &Values, out: &mut Vec<u8>) {
+    use crate::fields::Value;
+    if v.is_empty() {
+        out.extend_from_slice(b"<NA>");
+        return;
+    }
+    for (i, val) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        let _ = match val {
+            Value::Int(x) => write!(out, "{x}"),
+            Value::UInt(x) => write!(out, "{x}"),
+            Value::Bool(b) => write!(out, "{b}"),
+            Value::Ip(ip) => write!(out, "{ip}"),
+            Value::Str(s) => {
+                out.extend_from_slice(s);
+                Ok(())
+            }
+        };
+    }
+}
