@@ -1,0 +1,444 @@
+//! Alert delivery: a bounded queue, one worker thread that fans each [`Alert`] out to every
+//! enabled channel (stdout, file, syslog, program, http), and a watchdog.
+//!
+//! The hot path calls [`OutputsHandle::send`], which never blocks: when the queue
+//! (`outputs_queue.capacity`, 0 = unbounded) is full the alert is dropped, counted
+//! (`falcosecurity_falco_outputs_queue_num_drops_total`) and logged as Falco does ("Outputs queue
+//! out of memory. Drop event and continue on ..."). The worker runs the synchronous channels in
+//! turn like Falco; http is handed to its own task so the network never stalls the worker. The
+//! watchdog logs Falco's CRIT "`"<output>" output timeout, all output channels are blocked`" when
+//! one channel call exceeds `output_timeout`, and [`OutputStats::wedged`] feeds `/healthz`.
+//!
+//! Buffered channels (all of them unless `-U`, as in Falco 0.39) are flushed whenever the queue
+//! runs empty, at reopen and at shutdown. [`Outputs::reopen`] (SIGUSR1) reopens the file and
+//! restarts the program; [`Outputs::shutdown`] drains the queue, flushes and closes everything.
+//!
+//! Text lines are passed through [`sanitize_line`] so control characters in event data cannot
+//! forge alert lines; JSON lines stay valid JSON.
+
+pub mod alert;
+pub mod file;
+pub mod http;
+pub mod program;
+pub mod stats;
+pub mod stdout;
+pub mod syslog;
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+pub use alert::{hostname, now_ns, sanitize_line, Alert, INTERNAL_SOURCE};
+pub use stats::{ChannelKind, OutputStats};
+
+use crate::config::Config;
+use crate::priority::Priority;
+use stats::{monotonic_ms, LogLimiter};
+
+/// One output channel. Calls come from the worker thread only.
+pub trait Channel: Send {
+    /// Writes one alert (`line` is the sanitized text, without newline).
+    fn emit(&mut self, alert: &Alert, line: &str) -> io::Result<()>;
+    /// Pushes buffered bytes out.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    /// SIGUSR1: reopen files, restart programs.
+    fn reopen(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+    /// Shutdown: flush and release everything.
+    fn close(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+    /// Whether a successful `emit` means delivered (false when another task delivers).
+    fn counts_delivery(&self) -> bool {
+        true
+    }
+}
+
+/// Why the outputs could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputsError {
+    #[error(transparent)]
+    Http(#[from] http::HttpSetupError),
+    #[error("http output needs the async runtime, but none was given")]
+    NoRuntime,
+    #[error("cannot start the outputs worker thread: {0}")]
+    Thread(io::Error),
+}
+
+/// What [`Outputs::start`] needs; [`OutputsSettings::from_config`] takes it from falco.yaml.
+#[derive(Clone, Debug)]
+pub struct OutputsSettings {
+    pub queue_capacity: u64,
+    pub output_timeout: Duration,
+    pub json_output: bool,
+    /// Write in large chunks (Falco: true unless `-U`).
+    pub buffered: bool,
+    pub stdout: bool,
+    pub syslog: bool,
+    pub file: Option<crate::config::FileOutputConfig>,
+    pub program: Option<crate::config::ProgramOutputConfig>,
+    pub http: Option<crate::config::HttpOutputConfig>,
+}
+
+impl OutputsSettings {
+    pub fn from_config(cfg: &Config, unbuffered_flag: bool) -> Self {
+        OutputsSettings {
+            queue_capacity: cfg.outputs_queue_capacity,
+            output_timeout: cfg.output_timeout,
+            json_output: cfg.json_output,
+            buffered: cfg.outputs_buffered(unbuffered_flag),
+            stdout: cfg.stdout_output_enabled,
+            syslog: cfg.syslog_output_enabled,
+            file: cfg.file_output.enabled.then(|| cfg.file_output.clone()),
+            program: cfg
+                .program_output
+                .enabled
+                .then(|| cfg.program_output.clone()),
+            http: cfg.http_output.enabled.then(|| cfg.http_output.clone()),
+        }
+    }
+}
+
+enum QueueSender {
+    Bounded(SyncSender<Alert>),
+    Unbounded(mpsc::Sender<Alert>),
+}
+
+struct Shared {
+    stats: Arc<OutputStats>,
+    reopen: AtomicBool,
+    stop: AtomicBool,
+    json: bool,
+    drop_log: LogLimiter,
+}
+
+/// The sending side, cheap to clone; give one to every thread that raises alerts.
+#[derive(Clone)]
+pub struct OutputsHandle {
+    tx: Arc<QueueSender>,
+    shared: Arc<Shared>,
+}
+
+impl OutputsHandle {
+    /// Queues an alert; never blocks. Returns false when it was dropped (queue full or the
+    /// outputs are shut down); the drop is counted and logged.
+    pub fn send(&self, alert: Alert) -> bool {
+        let stats = &self.shared.stats;
+        let result = match &*self.tx {
+            QueueSender::Bounded(tx) => tx.try_send(alert).map_err(|e| match e {
+                TrySendError::Full(_) => true,
+                TrySendError::Disconnected(_) => false,
+            }),
+            QueueSender::Unbounded(tx) => tx.send(alert).map_err(|_| false),
+        };
+        match result {
+            Ok(()) => {
+                stats.enqueued.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(full) => {
+                stats.queue_drops.fetch_add(1, Ordering::Relaxed);
+                self.shared.drop_log.log(Priority::Error, || {
+                    if full {
+                        "Outputs queue out of memory. Drop event and continue on ...".to_string()
+                    } else {
+                        "Outputs are shut down. Drop event and continue on ...".to_string()
+                    }
+                });
+                false
+            }
+        }
+    }
+
+    /// Raises one of Falco's internal alerts (source `internal`) with the configured format.
+    pub fn send_internal(
+        &self,
+        priority: Priority,
+        rule: &str,
+        msg: &str,
+        fields: &[(&str, String)],
+        iso_8601: bool,
+    ) -> bool {
+        let alert = Alert::internal(
+            now_ns(),
+            priority,
+            rule,
+            msg,
+            fields,
+            self.shared.json,
+            iso_8601,
+        );
+        self.send(alert)
+    }
+
+    pub fn stats(&self) -> &Arc<OutputStats> {
+        &self.shared.stats
+    }
+}
+
+/// The running outputs. Dropping it without [`Outputs::shutdown`] still drains and closes.
+pub struct Outputs {
+    handle: OutputsHandle,
+    worker: Option<JoinHandle<()>>,
+    watchdog: Option<JoinHandle<()>>,
+}
+
+impl Outputs {
+    /// Starts the worker, the watchdog and the channels selected by `settings`. `rt` runs the
+    /// http sender (required when http is enabled).
+    pub fn start(
+        settings: &OutputsSettings,
+        rt: Option<&tokio::runtime::Handle>,
+    ) -> Result<Outputs, OutputsError> {
+        let stats = Arc::new(OutputStats::default());
+        let mut channels: Vec<(ChannelKind, Box<dyn Channel>)> = Vec::new();
+        if settings.stdout {
+            channels.push((
+                ChannelKind::Stdout,
+                Box::new(stdout::StdoutChannel::new(settings.buffered)),
+            ));
+        }
+        if let Some(f) = &settings.file {
+            channels.push((
+                ChannelKind::File,
+                Box::new(file::FileChannel::new(
+                    &f.filename,
+                    f.keep_alive,
+                    settings.buffered,
+                )),
+            ));
+        }
+        if settings.syslog {
+            channels.push((ChannelKind::Syslog, Box::new(syslog::SyslogChannel)));
+        }
+        if let Some(p) = &settings.program {
+            channels.push((
+                ChannelKind::Program,
+                Box::new(program::ProgramChannel::new(
+                    &p.program,
+                    p.keep_alive,
+                    settings.buffered,
+                    stats.clone(),
+                )),
+            ));
+        }
+        if let Some(h) = &settings.http {
+            let rt = rt.ok_or(OutputsError::NoRuntime)?;
+            let timeout = settings.output_timeout.max(Duration::from_millis(500));
+            channels.push((
+                ChannelKind::Http,
+                Box::new(http::HttpChannel::start(
+                    h,
+                    settings.json_output,
+                    timeout,
+                    rt,
+                    stats.clone(),
+                )?),
+            ));
+        }
+        Self::start_with_channels(settings, channels, stats)
+    }
+
+    /// Starts the pipeline over the given channels (tests plug their own in here).
+    pub fn start_with_channels(
+        settings: &OutputsSettings,
+        channels: Vec<(ChannelKind, Box<dyn Channel>)>,
+        stats: Arc<OutputStats>,
+    ) -> Result<Outputs, OutputsError> {
+        let (tx, rx) = if settings.queue_capacity == 0 {
+            let (tx, rx) = mpsc::channel();
+            (QueueSender::Unbounded(tx), rx)
+        } else {
+            let cap = usize::try_from(settings.queue_capacity).unwrap_or(usize::MAX);
+            let (tx, rx) = mpsc::sync_channel(cap);
+            (QueueSender::Bounded(tx), rx)
+        };
+        let shared = Arc::new(Shared {
+            stats: stats.clone(),
+            reopen: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            json: settings.json_output,
+            drop_log: LogLimiter::default(),
+        });
+        stats.worker_alive.store(true, Ordering::Relaxed);
+        let worker_shared = shared.clone();
+        let json = settings.json_output;
+        let worker = std::thread::Builder::new()
+            .name("falco-outputs".into())
+            .spawn(move || worker_loop(rx, channels, worker_shared, json))
+            .map_err(OutputsError::Thread)?;
+        let wd_shared = shared.clone();
+        let limit_ms = settings.output_timeout.as_millis().max(1) as u64;
+        let watchdog = std::thread::Builder::new()
+            .name("falco-outputs-watchdog".into())
+            .spawn(move || watchdog_loop(wd_shared, limit_ms))
+            .map_err(OutputsError::Thread)?;
+        Ok(Outputs {
+            handle: OutputsHandle {
+                tx: Arc::new(tx),
+                shared,
+            },
+            worker: Some(worker),
+            watchdog: Some(watchdog),
+        })
+    }
+
+    /// A sender for the hot path (and anyone else raising alerts).
+    pub fn handle(&self) -> OutputsHandle {
+        self.handle.clone()
+    }
+
+    pub fn stats(&self) -> Arc<OutputStats> {
+        self.handle.shared.stats.clone()
+    }
+
+    /// SIGUSR1: the worker reopens files and restarts programs before its next alert.
+    pub fn reopen(&self) {
+        self.handle.shared.reopen.store(true, Ordering::Release);
+    }
+
+    /// Drains everything queued so far, flushes and closes every channel, and stops the threads.
+    /// Alerts sent through surviving handles afterwards are dropped and counted.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        self.handle.shared.stop.store(true, Ordering::Release);
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        if let Some(w) = self.watchdog.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The worker's state: the channels and one log limiter per channel.
+struct Worker {
+    channels: Vec<(ChannelKind, Box<dyn Channel>)>,
+    error_logs: Vec<LogLimiter>,
+    stats: Arc<OutputStats>,
+    json: bool,
+}
+
+impl Worker {
+    fn report(&self, i: usize, what: &str, e: &io::Error) {
+        let kind = self.channels[i].0;
+        self.stats.add(&self.stats.failed, kind);
+        self.error_logs[i].log(Priority::Error, || {
+            format!("{} output: {what}: {e}", kind.name())
+        });
+    }
+
+    fn deliver(&mut self, alert: &Alert) {
+        let line = sanitize_line(&alert.line, self.json);
+        for i in 0..self.channels.len() {
+            let (kind, ch) = &mut self.channels[i];
+            let kind = *kind;
+            self.stats
+                .busy_channel
+                .store(kind as usize, Ordering::Relaxed);
+            self.stats
+                .busy_since_ms
+                .store(monotonic_ms(), Ordering::Release);
+            let result = ch.emit(alert, &line);
+            let counts = ch.counts_delivery();
+            self.stats.busy_since_ms.store(0, Ordering::Release);
+            match result {
+                Ok(()) if counts => self.stats.add(&self.stats.delivered, kind),
+                Ok(()) => {}
+                Err(e) => self.report(i, "alert not written", &e),
+            }
+        }
+        self.stats.count_alert(alert);
+        self.stats.processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn for_each(&mut self, what: &str, op: fn(&mut dyn Channel) -> io::Result<()>) {
+        for i in 0..self.channels.len() {
+            if let Err(e) = op(self.channels[i].1.as_mut()) {
+                self.report(i, what, &e);
+            }
+        }
+    }
+}
+
+fn worker_loop(
+    rx: mpsc::Receiver<Alert>,
+    channels: Vec<(ChannelKind, Box<dyn Channel>)>,
+    shared: Arc<Shared>,
+    json: bool,
+) {
+    let stats = shared.stats.clone();
+    let mut w = Worker {
+        error_logs: channels.iter().map(|_| LogLimiter::default()).collect(),
+        channels,
+        stats: stats.clone(),
+        json,
+    };
+    let mut dirty = false;
+    loop {
+        if shared.reopen.swap(false, Ordering::AcqRel) {
+            stats.reopens.fetch_add(1, Ordering::Relaxed);
+            w.for_each("reopen failed", |c| c.reopen());
+            dirty = false;
+        }
+        let next = match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(a) => Some(a),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some(alert) = &next {
+            w.deliver(alert);
+            dirty = true;
+        }
+        if dirty && stats.queue_depth() == 0 {
+            w.for_each("flush failed", |c| c.flush());
+            dirty = false;
+        }
+        if next.is_none() && shared.stop.load(Ordering::Acquire) {
+            break;
+        }
+    }
+    // Whatever was queued before the stop request is still delivered.
+    while let Ok(alert) = rx.try_recv() {
+        w.deliver(&alert);
+    }
+    w.for_each("close failed", |c| c.close());
+    stats.worker_alive.store(false, Ordering::Relaxed);
+}
+
+fn watchdog_loop(shared: Arc<Shared>, limit_ms: u64) {
+    let stats = shared.stats.clone();
+    let tick = Duration::from_millis((limit_ms / 4).clamp(10, 250));
+    let mut reported_since = 0u64;
+    while stats.worker_alive.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        if let Some((kind, _)) = stats.wedged(limit_ms) {
+            let since = stats.busy_since_ms.load(Ordering::Acquire);
+            if since != reported_since {
+                reported_since = since;
+                crate::logger::critical(&format!(
+                    "\"{}\" output timeout, all output channels are blocked",
+                    kind.name()
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
