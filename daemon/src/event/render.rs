@@ -452,7 +452,8 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
             number(decode::uint(raw).unwrap_or(0), None, info.format, out);
         }
         ParamType::SyscallId => {
-            let _ = write!(out, "{}", decode::uint(raw).unwrap_or(0));
+            let code = decode::uint(raw).unwrap_or(0) as u16;
+            out.extend_from_slice(super::table::generic_name(code).as_bytes());
         }
         ParamType::SigType => {
             let v = decode::uint(raw).unwrap_or(0);

@@ -496,8 +496,11 @@ impl<'s, 'e> EventFields<'s, 'e> {
         }
         let info = self.ev.info()?;
         let p = info.params.first()?;
-        let is_result = matches!(p.ptype, ParamType::Errno | ParamType::Fd | ParamType::Pid)
-            && matches!(p.name, "res" | "fd");
+        let is_result = matches!(p.name, "res" | "fd")
+            && !matches!(
+                p.ptype,
+                ParamType::CharBuf | ParamType::ByteBuf | ParamType::SockTuple | ParamType::SockAddr
+            );
         if !is_result {
             return None;
         }
@@ -712,13 +715,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
                     out.push_int(r)
                 }
             }
-            EvtFailed => {
-                if let Some(r) = self.rawres() {
-                    out.push_bool(r < 0)
-                } else if !ev.is_enter() {
-                    out.push_bool(false)
-                }
-            }
+            EvtFailed => out.push_bool(self.rawres().is_some_and(|r| r < 0)),
             EvtIsIo | EvtIsIoRead | EvtIsIoWrite => {
                 let name = table::name_of(ev.event_type());
                 let read = matches!(
@@ -824,10 +821,8 @@ impl<'s, 'e> EventFields<'s, 'e> {
             ProcExeline => {
                 self.buf.clear();
                 self.buf.extend_from_slice(&t.exe);
-                if !t.args.is_empty() {
-                    self.buf.push(b' ');
-                    push_joined(&t.args, &mut self.buf);
-                }
+                self.buf.push(b' ');
+                push_joined(&t.args, &mut self.buf);
                 out.push_str(&self.buf);
             }
             ProcCwd => out.push_str(&t.cwd),
@@ -909,7 +904,15 @@ impl<'s, 'e> EventFields<'s, 'e> {
             ProcExepath => out.push_str(&t.exepath),
             ProcSid => out.push_int(t.sid),
             ProcSname | ProcSidExe | ProcSidExepath => {
-                if let Some(s) = state.threads.get(&t.sid) {
+                // The session leader: the eldest ancestor still in the same session.
+                let mut leader = main;
+                for a in self.ancestors(main) {
+                    if a.sid != main.sid {
+                        break;
+                    }
+                    leader = a;
+                }
+                if let Some(s) = Some(leader) {
                     match field {
                         ProcSname => out.push_str(&s.comm),
                         ProcSidExe => out.push_str(&s.exe),
@@ -924,7 +927,11 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 }
             }
             ProcPgid => out.push_int(t.pgid),
-            ProcVpid => out.push_int(t.vpid),
+            ProcVpid => {
+                if t.vpid >= 0 {
+                    out.push_int(t.vpid)
+                }
+            }
             ProcIsSidLeader => out.push_bool(t.sid == t.vpid),
             ProcIsVpgidLeader => out.push_bool(t.vpgid == t.vpid),
             ProcIsExeWritable => out.push_bool(t.exe_writable),
@@ -956,7 +963,11 @@ impl<'s, 'e> EventFields<'s, 'e> {
                     + decode::string_list(&t.args).count().saturating_sub(1) as u64,
             ),
             ThreadTid => out.push_int(t.tid),
-            ThreadVtid => out.push_int(t.vtid),
+            ThreadVtid => {
+                if t.vtid >= 0 {
+                    out.push_int(t.vtid)
+                }
+            }
             ThreadIsmain => out.push_bool(t.tid == t.pid),
             ThreadCapPermitted | ThreadCapEffective | ThreadCapInheritable => {
                 let caps = match field {
@@ -976,11 +987,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
                     UserHomedir => out.push_str(&u.home),
                     _ => out.push_str(&u.shell),
                 },
-                None => {
-                    if field == UserName && t.uid == 0 {
-                        out.push_str(b"root")
-                    }
-                }
+                None => {}
             },
             UserLoginuid => out.push_int(if t.loginuid == u32::MAX {
                 -1
@@ -1151,6 +1158,8 @@ impl<'s, 'e> EventFields<'s, 'e> {
             FdNum => {
                 if let Some(fd) = self.state.current_fd() {
                     out.push_int(fd)
+                } else if self.is_open_enter() {
+                    out.push_int(-1)
                 }
                 return;
             }
@@ -1160,7 +1169,10 @@ impl<'s, 'e> EventFields<'s, 'e> {
             }
             _ => {}
         }
-        let Some(f) = self.fd() else { return };
+        let Some(f) = self.fd() else {
+            self.unknown_fd_field(field, out);
+            return;
+        };
         let (lip, lport, rip, rport) = local_remote(f);
         let (cip, cport, sip, sport) = if f.kind.is_server() {
             (None, 0, f.sip, f.sport)
@@ -1271,11 +1283,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 FdKind::UnixSock => out.push_str(b"unix"),
                 _ => {}
             },
-            FdIsServer => {
-                if inet {
-                    out.push_bool(f.server_role)
-                }
-            }
+            FdIsServer => out.push_bool(f.server_role),
             FdUid => {
                 let Some(t) = self.thread() else { return };
                 let Some(fd) = self.state.current_fd() else {
@@ -1289,11 +1297,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
             FdContainername | FdContainerdirectory => {
                 let Some(t) = self.thread() else { return };
                 self.buf.clear();
-                self.buf.extend_from_slice(if t.container_id.is_empty() {
-                    b"host"
-                } else {
-                    &t.container_id
-                });
+                self.buf.extend_from_slice(&t.container_id);
                 self.buf.push(b':');
                 if field == FdContainername {
                     self.buf.extend_from_slice(&f.name);
@@ -1321,6 +1325,41 @@ impl<'s, 'e> EventFields<'s, 'e> {
             _ => {
                 let _ = ev;
             }
+        }
+    }
+
+    fn is_open_enter(&self) -> bool {
+        self.ev.is_enter()
+            && matches!(
+                table::name_of(self.ev.event_type()),
+                "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
+            )
+    }
+
+    /// What libsinsp reports for an fd the event uses but the table does not know: type
+    /// char `o`; on the exit an empty name in `/`.
+    fn unknown_fd_field(&mut self, field: Field, out: &mut Values) {
+        use Field::*;
+        if self.state.current_fd().is_none() {
+            if field == FdTypechar && self.is_open_enter() {
+                out.push_str(b"f");
+            }
+            return;
+        }
+        let exit = !self.ev.is_enter();
+        match field {
+            FdTypechar => out.push_str(b"o"),
+            FdName | FdNameraw if exit => out.push_str(b""),
+            FdDirectory if exit => out.push_str(b"/"),
+            FdContainername if exit => {
+                self.buf.clear();
+                if let Some(t) = self.thread() {
+                    self.buf.extend_from_slice(&t.container_id);
+                }
+                self.buf.push(b':');
+                out.push_str(&self.buf);
+            }
+            _ => {}
         }
     }
 

@@ -379,6 +379,27 @@ impl State {
         }
     }
 
+    fn add_stub_thread(&mut self, tid: i64) {
+        self.add_thread(Thread {
+            tid,
+            pid: tid,
+            ptid: -1,
+            sid: -1,
+            vpgid: -1,
+            pgid: -1,
+            vtid: -1,
+            vpid: -1,
+            comm: b"<NA>".to_vec(),
+            exe: b"<NA>".to_vec(),
+            uid: u32::MAX,
+            gid: u32::MAX,
+            loginuid: u32::MAX,
+            last_fd: -1,
+            stub: true,
+            ..Thread::default()
+        });
+    }
+
     fn add_thread(&mut self, th: Thread) -> bool {
         if !self.threads.contains_key(&th.tid) && self.threads.len() >= self.limits.max_threads {
             self.stats.threads_dropped_limit += 1;
@@ -479,6 +500,9 @@ impl State {
         let etype = ev.event_type();
         let Some(info) = ev.info() else { return };
         let kind = kinds().get(etype as usize).copied().unwrap_or(Kind::None);
+        if ev.tid() >= 0 && !self.threads.contains_key(&ev.tid()) && !is_meta_event(etype) {
+            self.add_stub_thread(ev.tid());
+        }
         if ev.is_enter() {
             let fd = if info.has_flag(ef::USES_FD) {
                 ev.param_index("fd").and_then(|i| ev.param_i64(i))
@@ -976,7 +1000,7 @@ impl State {
         let p_pid = a.i64("pid").unwrap_or(caller_tid);
         let p_ptid = a.i64("ptid").unwrap_or(-1);
         let thread_flag = flags & clone_flags::CLONE_THREAD != 0;
-        if !child_side && self.threads.contains_key(&child_tid) {
+        if !child_side && self.threads.get(&child_tid).is_some_and(|t| !t.stub) {
             // The child's own exit arrived first and created it already.
             return;
         }
@@ -992,9 +1016,10 @@ impl State {
             self.threads.get(&pid)
         });
         let mut th = match (child_side, self.threads.get(&child_tid)) {
-            (true, Some(existing)) => existing.clone(),
+            (true, Some(existing)) if !existing.stub => existing.clone(),
             _ => parent.cloned().unwrap_or_default(),
         };
+        th.stub = false;
         th.last_enter = Vec::new();
         th.last_fd = -1;
         th.tid = child_tid;
@@ -1007,11 +1032,11 @@ impl State {
         if let Some(args) = a.own("args") {
             th.args = args.to_vec();
         }
-        if let Some(cwd) = a.own("cwd").map(decode::cstr).filter(|c| !c.is_empty()) {
-            th.cwd = with_trailing_slash(cwd.to_vec());
-        }
+        // libsinsp takes the cwd from the parent, not from the (often empty) parameter.
         if th.cwd.is_empty() {
-            th.cwd = b"/".to_vec();
+            if let Some(cwd) = a.own("cwd").map(decode::cstr).filter(|c| !c.is_empty()) {
+                th.cwd = with_trailing_slash(cwd.to_vec());
+            }
         }
         if let Some(comm) = a.own("comm").map(decode::cstr) {
             th.comm = comm.to_vec();
@@ -1092,8 +1117,9 @@ impl State {
                 vtid: -1,
                 vpid: -1,
                 loginuid: u32::MAX,
+                uid: u32::MAX,
+                gid: u32::MAX,
                 last_fd: -1,
-                cwd: b"/".to_vec(),
                 ..Thread::default()
             };
             if !self.add_thread(th) {
@@ -1111,9 +1137,6 @@ impl State {
             th.exe = decode::cstr(exe).to_vec();
         }
         th.args = a.own("args").map(<[u8]>::to_vec).unwrap_or_default();
-        if let Some(cwd) = a.own("cwd").map(decode::cstr).filter(|c| !c.is_empty()) {
-            th.cwd = with_trailing_slash(cwd.to_vec());
-        }
         th.comm = match a.own("comm") {
             Some(c) => decode::cstr(c).to_vec(),
             None => basename(&th.exe).to_vec(),
@@ -1186,7 +1209,7 @@ impl State {
                 }
                 out
             }
-            _ => th.exe.clone(),
+            _ => Vec::new(),
         };
         th.exec_ts = ev.ts();
         let pid = th.pid;
@@ -1207,6 +1230,16 @@ impl State {
     pub fn render_args(&self, ev: &Event<'_>, out: &mut Vec<u8>) {
         render::args(ev, &self.render_context(ev.tid()), out);
     }
+}
+
+/// Events that describe the system rather than a thread's syscall (no thread entry is
+/// created for their tid).
+fn is_meta_event(etype: u16) -> bool {
+    matches!(
+        etype,
+        148 | 149 | 196 | 228 | 234 | 244 | 260 | 270 | 272 | 280 | 286 | 322 | 324 | 354 | 356
+            | 358 | 360 | 402
+    )
 }
 
 /// `name` of an inet socket: `sip:sport->dip:dport`, or `ip:port` for a server socket.

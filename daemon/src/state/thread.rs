@@ -205,6 +205,9 @@ pub struct Thread {
     /// Time of the last execve (or clone) in ns.
     pub exec_ts: u64,
     pub exited: bool,
+    /// Created on the fly for an event of a thread the state did not know (libsinsp's
+    /// incomplete thread: name and exe `<NA>`, ids unknown).
+    pub stub: bool,
     /// Copy of the last enter event of this thread (old layouts keep arguments there).
     pub last_enter: Vec<u8>,
     /// fd the last enter event used (EF_USES_FD), -1 if none.
