@@ -197,6 +197,38 @@ pub enum Field {
     ContainerDuration,
     ContainerLabel,
     ContainerLabels,
+    SyscallType,
+    EvtTypeIs,
+    EvtBuffer,
+    EvtCount,
+    EvtCountError,
+    EvtLatency,
+    EvtLatencyS,
+    EvtLatencyNs,
+    EvtLatencyHuman,
+    EvtDeltatime,
+    EvtDeltatimeS,
+    EvtDeltatimeNs,
+    EvtReltimeS,
+    EvtReltimeNs,
+    EvtAbspath,
+    EvtAbspathSrc,
+    EvtAbspathDst,
+    EvtIoDir,
+    EvtIsSyslog,
+    ProcFdlimit,
+    ProcFdopencount,
+    ProcPidTs,
+    ProcPpidTs,
+    ProcVmrss,
+    ProcVmsize,
+    ProcVmswap,
+    ProcVpgidExe,
+    ProcVpgidExepath,
+    ThreadCgroup,
+    ThreadCgroups,
+    ThreadNametid,
+    FdTypes,
     /// Fields of other sources (k8s.*, k8smeta...) that the state cannot know: no value.
     Unavailable,
 }
@@ -382,7 +414,45 @@ impl Field {
             "container.duration" => ContainerDuration,
             "container.label" => ContainerLabel,
             "container.labels" => ContainerLabels,
+            "syscall.type" => SyscallType,
+            "evt.type.is" => EvtTypeIs,
+            "evt.buffer" => EvtBuffer,
+            "evt.count" => EvtCount,
+            "evt.count.error" => EvtCountError,
+            "evt.latency" => EvtLatency,
+            "evt.latency.s" => EvtLatencyS,
+            "evt.latency.ns" => EvtLatencyNs,
+            "evt.latency.human" => EvtLatencyHuman,
+            "evt.deltatime" => EvtDeltatime,
+            "evt.deltatime.s" => EvtDeltatimeS,
+            "evt.deltatime.ns" => EvtDeltatimeNs,
+            "evt.reltime.s" => EvtReltimeS,
+            "evt.reltime.ns" => EvtReltimeNs,
+            "evt.abspath" => EvtAbspath,
+            "evt.abspath.src" => EvtAbspathSrc,
+            "evt.abspath.dst" => EvtAbspathDst,
+            "evt.io_dir" => EvtIoDir,
+            "evt.is_syslog" => EvtIsSyslog,
+            "proc.fdlimit" => ProcFdlimit,
+            "proc.fdopencount" => ProcFdopencount,
+            "proc.pid.ts" => ProcPidTs,
+            "proc.ppid.ts" => ProcPpidTs,
+            "proc.vmrss" => ProcVmrss,
+            "proc.vmsize" => ProcVmsize,
+            "proc.vmswap" => ProcVmswap,
+            "proc.vpgid.exe" => ProcVpgidExe,
+            "proc.vpgid.exepath" => ProcVpgidExepath,
+            "thread.cgroup" => ThreadCgroup,
+            "thread.cgroups" => ThreadCgroups,
+            "thread.nametid" => ThreadNametid,
+            "fd.types" => FdTypes,
             n if n.starts_with("k8s.")
+                || n.starts_with("evt.count.")
+                || n == "evt.wait_latency"
+                || n == "evt.plugininfo"
+                || n == "proc.aenv"
+                || n == "proc.fdusage"
+                || n.starts_with("container.host_")
                 || n.starts_with("container.healthcheck")
                 || n.starts_with("container.liveness_probe")
                 || n.starts_with("container.readiness_probe")
@@ -405,6 +475,9 @@ pub struct EventFields<'s, 'e> {
     /// Timestamp of the first event (for `evt.reltime`).
     pub first_ts: u64,
     buf: Vec<u8>,
+    /// Render times as text (print mode) instead of raw nanoseconds (engine mode, where the
+    /// output formatter renders them).
+    text_times: bool,
     /// Registry id → field, filled by [`EventFields::with_ids`].
     ids: &'s [Option<Field>],
 }
@@ -418,7 +491,8 @@ impl State {
             cpu: 0,
             first_ts: 0,
             buf: Vec::new(),
-            ids: &[],
+            text_times: false,
+            ids: registry_map(),
         }
     }
 }
@@ -457,6 +531,22 @@ impl<'s, 'e> EventFields<'s, 'e> {
     pub fn with_ids(mut self, ids: &'s [Option<Field>]) -> Self {
         self.ids = ids;
         self
+    }
+
+    /// Times as text (`evt.time` → `HH:MM:SS.nnnnnnnnn`), as sysdig prints them.
+    pub fn with_text_times(mut self) -> Self {
+        self.text_times = true;
+        self
+    }
+
+    /// Timestamp of the matching enter event for an exit (for latency).
+    fn enter_ts(&self) -> Option<u64> {
+        if self.ev.is_enter() {
+            return None;
+        }
+        let t = self.thread()?;
+        let en = Event::parse(&t.last_enter).ok()?;
+        (en.event_type() + 1 == self.ev.event_type()).then(|| en.ts())
     }
 
     pub fn with_cpu(mut self, cpu: u16) -> Self {
@@ -499,7 +589,10 @@ impl<'s, 'e> EventFields<'s, 'e> {
         let is_result = matches!(p.name, "res" | "fd")
             && !matches!(
                 p.ptype,
-                ParamType::CharBuf | ParamType::ByteBuf | ParamType::SockTuple | ParamType::SockAddr
+                ParamType::CharBuf
+                    | ParamType::ByteBuf
+                    | ParamType::SockTuple
+                    | ParamType::SockAddr
             );
         if !is_result {
             return None;
@@ -590,8 +683,102 @@ impl<'s, 'e> EventFields<'s, 'e> {
         match field {
             EvtNum => out.push_uint(state.evt_num),
             EvtTime | EvtTimeS | EvtTimeIso8601 | EvtDatetime | EvtDatetimeS => {
-                self.push_time(ev.ts(), field, out)
+                if self.text_times {
+                    self.push_time(ev.ts(), field, out)
+                } else {
+                    out.push_uint(ev.ts())
+                }
             }
+            SyscallType => {
+                let t = ev.event_type();
+                // Tracepoint and meta events are not system calls.
+                if !super::is_meta_event(t) && !matches!(t, 16 | 146 | 152 | 186 | 232 | 290) {
+                    self.extract_field(EvtType, arg, out);
+                }
+            }
+            EvtTypeIs => {
+                if let FieldArg::Index(n) = arg {
+                    out.push_uint((ev.event_type() as u32 == *n) as u64)
+                }
+            }
+            EvtBuffer => {
+                if let Some(d) = ev.param_index("data").and_then(|i| ev.param(i)) {
+                    out.push_str(d)
+                }
+            }
+            EvtCount => out.push_uint(1),
+            EvtCountError => out.push_uint(self.rawres().is_some_and(|r| r < 0) as u64),
+            EvtLatency | EvtLatencyS | EvtLatencyNs | EvtLatencyHuman => {
+                let Some(ets) = self.enter_ts() else {
+                    if field != EvtLatencyHuman {
+                        out.push_uint(0)
+                    }
+                    return;
+                };
+                let l = ev.ts().saturating_sub(ets);
+                match field {
+                    EvtLatency => out.push_uint(l),
+                    EvtLatencyS => out.push_uint(l / 1_000_000_000),
+                    EvtLatencyNs => out.push_uint(l % 1_000_000_000),
+                    _ => {
+                        self.buf.clear();
+                        let _ = if l >= 1_000_000_000 {
+                            write!(self.buf, "{:.2}s", l as f64 / 1e9)
+                        } else if l >= 1_000_000 {
+                            write!(self.buf, "{:.2}ms", l as f64 / 1e6)
+                        } else if l >= 1_000 {
+                            write!(self.buf, "{:.2}us", l as f64 / 1e3)
+                        } else {
+                            write!(self.buf, "{l}ns")
+                        };
+                        out.push_str(&self.buf);
+                    }
+                }
+            }
+            EvtDeltatime | EvtDeltatimeS | EvtDeltatimeNs => {
+                let d = ev.ts().saturating_sub(state.prev_ts);
+                out.push_uint(match field {
+                    EvtDeltatime => d,
+                    EvtDeltatimeS => d / 1_000_000_000,
+                    _ => d % 1_000_000_000,
+                })
+            }
+            EvtReltimeS => out.push_uint(ev.ts().saturating_sub(self.first_ts) / 1_000_000_000),
+            EvtReltimeNs => out.push_uint(ev.ts().saturating_sub(self.first_ts) % 1_000_000_000),
+            EvtAbspath | EvtAbspathSrc | EvtAbspathDst => {
+                let names: &[&str] = match field {
+                    EvtAbspath => &["path", "name", "filename", "pathname"],
+                    EvtAbspathSrc => &["oldpath", "target"],
+                    _ => &["newpath", "linkpath"],
+                };
+                let Some(i) = names.iter().find_map(|n| ev.param_index(n)) else {
+                    return;
+                };
+                let Some(p) = ev.param_str(i) else { return };
+                let dirfd = ev
+                    .info()
+                    .and_then(|inf| inf.params.get(i))
+                    .and_then(|pi| pi.dirfd_param)
+                    .and_then(|d| ev.param_i64(d as usize));
+                self.buf.clear();
+                state.resolve_path(ev.tid(), dirfd, p, &mut self.buf);
+                out.push_str(&self.buf);
+            }
+            EvtIoDir => {
+                let name = table::name_of(ev.event_type());
+                if matches!(
+                    name,
+                    "read" | "recv" | "recvfrom" | "recvmsg" | "readv" | "pread" | "preadv"
+                ) {
+                    out.push_str(b"r")
+                } else if matches!(
+                    name,
+                    "write" | "send" | "sendto" | "sendmsg" | "writev" | "pwrite" | "pwritev"
+                ) {
+                    out.push_str(b"w")
+                }
+            }
+            EvtIsSyslog => out.push_bool(self.fd().is_some_and(|f| f.name == b"/dev/log")),
             EvtRawtime => out.push_uint(ev.ts()),
             EvtRawtimeS => out.push_uint(ev.ts() / 1_000_000_000),
             EvtRawtimeNs => out.push_uint(ev.ts() % 1_000_000_000),
@@ -980,15 +1167,80 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 out.push_str(&self.buf);
             }
             ThreadExectime | ThreadTotexectime => {}
+            ProcFdlimit => out.push_int(t.fdlimit),
+            ProcFdopencount => {
+                out.push_uint(state.fdtables.get(&t.pid).map(|f| f.fds.len()).unwrap_or(0) as u64)
+            }
+            ProcPidTs => {
+                if main.clone_ts != 0 {
+                    out.push_uint(main.clone_ts)
+                }
+            }
+            ProcPpidTs => {
+                if let Some(p) = self.parent_of(main).filter(|p| p.clone_ts != 0) {
+                    out.push_uint(p.clone_ts)
+                }
+            }
+            ProcVmrss => out.push_uint(t.vmrss_kb as u64),
+            ProcVmsize => out.push_uint(t.vmsize_kb as u64),
+            ProcVmswap => out.push_uint(t.vmswap_kb as u64),
+            ProcVpgidExe | ProcVpgidExepath => {
+                if let Some(s) = state.threads.get(&t.vpgid) {
+                    out.push_str(if field == ProcVpgidExe {
+                        &s.exe
+                    } else {
+                        &s.exepath
+                    })
+                }
+            }
+            ThreadCgroups => {
+                self.buf.clear();
+                push_joined(&t.cgroups, &mut self.buf);
+                out.push_str(&self.buf);
+            }
+            ThreadCgroup => {
+                if let FieldArg::Key(k) = arg {
+                    for e in decode::string_list(&t.cgroups) {
+                        if let Some(i) = memchr::memchr(b'=', e) {
+                            if &e[..i] == k.as_bytes() {
+                                out.push_str(&e[i + 1..]);
+                                return;
+                            }
+                        }
+                    }
+                }
+            }
+            ThreadNametid => {
+                self.buf.clear();
+                self.buf.extend_from_slice(&t.comm);
+                let _ = write!(self.buf, "{}", t.tid);
+                out.push_str(&self.buf);
+            }
+            FdTypes => {
+                if let Some(tab) = state.fdtables.get(&t.pid) {
+                    let mut seen: Vec<&'static str> = Vec::new();
+                    for f in tab.fds.values() {
+                        let n = f.kind.type_name();
+                        if !seen.contains(&n) {
+                            seen.push(n);
+                        }
+                    }
+                    seen.sort_unstable();
+                    for n in seen {
+                        out.push_str(n.as_bytes());
+                    }
+                }
+            }
             UserUid => out.push_uint(t.uid as u64),
-            UserName | UserHomedir | UserShell => match state.users.get(&t.uid) {
-                Some(u) => match field {
-                    UserName => out.push_str(&u.name),
-                    UserHomedir => out.push_str(&u.home),
-                    _ => out.push_str(&u.shell),
-                },
-                None => {}
-            },
+            UserName | UserHomedir | UserShell => {
+                if let Some(u) = state.users.get(&t.uid) {
+                    match field {
+                        UserName => out.push_str(&u.name),
+                        UserHomedir => out.push_str(&u.home),
+                        _ => out.push_str(&u.shell),
+                    }
+                }
+            }
             UserLoginuid => out.push_int(if t.loginuid == u32::MAX {
                 -1
             } else {
@@ -1405,6 +1657,17 @@ impl<'s, 'e> EventFields<'s, 'e> {
     }
 }
 
+/// Registry id → [`Field`] for every field of [`crate::fields::FIELDS`].
+pub fn registry_map() -> &'static [Option<Field>] {
+    static MAP: std::sync::OnceLock<Vec<Option<Field>>> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| {
+        crate::fields::FIELDS
+            .iter()
+            .map(|f| Field::parse(f.name))
+            .collect()
+    })
+}
+
 /// The ancestors of process `t` (parent first), bounded against cycles.
 pub fn ancestors<'s>(state: &'s State, t: &'s Thread) -> impl Iterator<Item = &'s Thread> + 's {
     let mut cur = Some(t);
@@ -1516,5 +1779,21 @@ pub fn render_values(v: &Values, out: &mut Vec<u8>) {
                 Ok(())
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registry_field_is_known_to_the_extractor() {
+        let missing: Vec<&str> = crate::fields::FIELDS
+            .iter()
+            .zip(registry_map())
+            .filter(|(_, m)| m.is_none())
+            .map(|(f, _)| f.name)
+            .collect();
+        assert!(missing.is_empty(), "fields without extraction: {missing:?}");
     }
 }

@@ -212,6 +212,9 @@ pub struct State {
     pub stats: StateStats,
     /// 1-based number of the current event.
     pub evt_num: u64,
+    /// Timestamp of the previous event (for `evt.deltatime`).
+    pub prev_ts: u64,
+    cur_ts: u64,
     pending_fd_removal: Option<(i64, i64)>,
     pending_thread_removal: Option<i64>,
     /// The current event's thread and fd (for extraction).
@@ -240,6 +243,8 @@ impl State {
             limits,
             stats: StateStats::default(),
             evt_num: 0,
+            prev_ts: 0,
+            cur_ts: 0,
             pending_fd_removal: None,
             pending_thread_removal: None,
             cur_tid: -1,
@@ -494,6 +499,12 @@ impl State {
         self.apply_pending();
         self.evt_num += 1;
         self.stats.events += 1;
+        self.prev_ts = if self.cur_ts == 0 {
+            ev.ts()
+        } else {
+            self.cur_ts
+        };
+        self.cur_ts = ev.ts();
         self.cur_tid = ev.tid();
         self.cur_fd = None;
         self.cur_name_changed = false;
@@ -1234,11 +1245,26 @@ impl State {
 
 /// Events that describe the system rather than a thread's syscall (no thread entry is
 /// created for their tid).
-fn is_meta_event(etype: u16) -> bool {
+pub(crate) fn is_meta_event(etype: u16) -> bool {
     matches!(
         etype,
-        148 | 149 | 196 | 228 | 234 | 244 | 260 | 270 | 272 | 280 | 286 | 322 | 324 | 354 | 356
-            | 358 | 360 | 402
+        148 | 149
+            | 196
+            | 228
+            | 234
+            | 244
+            | 260
+            | 270
+            | 272
+            | 280
+            | 286
+            | 322
+            | 324
+            | 354
+            | 356
+            | 358
+            | 360
+            | 402
     )
 }
 

@@ -98,7 +98,11 @@ pub fn print_events(path: &Path, format: &str, out: &mut dyn Write) -> anyhow::R
         if is_hidden(ev.event_type()) {
             continue;
         }
-        let mut x = state.extractor(&ev).with_cpu(meta.cpu).with_first_ts(first);
+        let mut x = state
+            .extractor(&ev)
+            .with_cpu(meta.cpu)
+            .with_text_times()
+            .with_first_ts(first);
         line.clear();
         for t in &tokens {
             match t {
