@@ -10,6 +10,7 @@ pub mod config;
 pub mod event;
 pub mod fields;
 pub mod logger;
+pub mod notify;
 pub mod outputs;
 pub mod priority;
 pub mod report;
