@@ -29,6 +29,17 @@ grep -q ' 0 errors,' <<<"$summary" || {
 }
 pass "rpmlint: 0 errors (${summary# })"
 
+# DKMS rebuilds the module on kernel updates only with AUTOINSTALL, and finds it
+# under the package's name and version.
+version=$(dpkg-deb -f "$DEB" Version)
+dkms_conf=$(dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - "./usr/src/falco-$version/dkms.conf") ||
+	die "the .deb has no /usr/src/falco-$version/dkms.conf"
+for pattern in 'PACKAGE_NAME="?falco"?' "PACKAGE_VERSION=\"${version//./\\.}\"" \
+	'BUILT_MODULE_NAME\[0\]="?falco"?' 'AUTOINSTALL="?yes"?'; do
+	grep -qxE "$pattern" <<<"$dkms_conf" || die "packaged dkms.conf has no line matching $pattern"
+done
+pass "packaged dkms.conf: module falco, version $version, AUTOINSTALL"
+
 for page in "$ROOT"/packaging/man/*.8; do
 	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
 	[ -z "$warnings" ] || die "$(basename "$page") renders with warnings: $warnings"
