@@ -7,7 +7,7 @@ PKGS=(
   build-essential pkg-config libclang-dev clang
   python3 python3-yaml
   sysdig
-  qemu-system-x86 qemu-utils busybox-static cpio zstd kmod
+  qemu-system-x86 qemu-utils busybox-static cpio zstd kmod dwarves dash coreutils
   rsyslog logrotate curl prometheus
   dpkg-dev rpm lintian rpmlint mmdebstrap e2fsprogs man-db groff-base debian-archive-keyring
 )
