@@ -823,7 +823,8 @@ static void falco_fill_exec(struct falco_record *r, struct falco_scratch *s,
 	rcu_read_unlock();
 	falco_param_i64(r, vpgid);
 	loginuid = audit_get_loginuid(current);
-	falco_record_u32(r, from_kuid_munged(&init_user_ns, loginuid));
+	/* No login uid is UINT32_MAX in scap (from_kuid_munged would say 65534). */
+	falco_record_u32(r, uid_valid(loginuid) ? from_kuid(&init_user_ns, loginuid) : 0xffffffffu);
 	/* Exe flags (writable, overlay layers, memfd) need sleeping checks: not captured. */
 	falco_record_empty(r);
 	falco_record_u64(r, falco_cap_bits(cred->cap_inheritable));

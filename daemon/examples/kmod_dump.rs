@@ -6,7 +6,7 @@
 //! ```text
 //! kmod_dump [--dev DIR] [--seconds N] [--ids 3,307,...] [--snaplen N] [--quiet]
 //! ```
-//! Stops after `--seconds` (default: run until SIGTERM/SIGINT). Exit codes: 0 ok, 2 usage,
+//! Default ids: everything the driver supports except read/write (7, 9). Stops after `--seconds` (default: run until SIGTERM/SIGINT). Exit codes: 0 ok, 2 usage,
 //! 3 the driver is busy (another reader), 1 any other error. A record that does not decode
 //! with the event table's layout is printed as `BAD ...` and counted in `bad=`.
 
@@ -101,7 +101,13 @@ fn run(args: &Args) -> Result<(), KmodError> {
     let mut source = KmodSource::open(&args.opts)?;
     let ids = match &args.ids {
         Some(ids) => ids.clone(),
-        None => source.supported()?,
+        // Everything the driver can record except read/write: the dumper's own writes
+        // would feed back into the capture.
+        None => source
+            .supported()?
+            .into_iter()
+            .filter(|id| !matches!(id, 7 | 9))
+            .collect(),
     };
     source.set_interest(&ids)?;
     source.enable()?;

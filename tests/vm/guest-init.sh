@@ -1,0 +1,104 @@
+#!/bin/busybox sh
+# /init of the VM test guest (see tests/vm/run.sh). Loads the falco module, records a
+# scripted workload with the record dumper, exercises the driver's lifecycle (second
+# reader, unload while open, SIGKILLed reader, insmod/rmmod cycles under a syscall storm)
+# and writes everything to /out, which leaves the VM as a tar stream on /dev/vda.
+# Lines "PASS name" / "FAIL name: detail" in /out/results.txt are the verdicts.
+/bin/busybox mkdir -p /sbin
+/bin/busybox --install -s /sbin
+export PATH=/usr/bin:/bin:/sbin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+ip link set lo up
+
+RESULTS=/out/results.txt
+: >"$RESULTS"
+pass() { echo "PASS $1" | tee -a "$RESULTS"; }
+fail() { echo "FAIL $1: $2" | tee -a "$RESULTS"; }
+check() { # check NAME COMMAND...: PASS when the command succeeds
+	name=$1; shift
+	if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name" "'$*' failed"; fi
+}
+
+while read -r m; do insmod "/modules/$m.ko" || echo "cannot load $m"; done </modules/order
+
+echo "VMTEST kernel $(uname -r)"
+if insmod /falco.ko; then pass insmod; else fail insmod "insmod falco.ko failed"; fi
+check devices-exist test -c /dev/falco0
+mode=$(stat -c %a /dev/falco0 2>/dev/null)
+if [ "$mode" = 600 ]; then pass device-mode-0600; else fail device-mode-0600 "mode is $mode"; fi
+n=$(ls /dev | grep -c '^falco[0-9]')
+if [ "$n" = "$(nproc)" ] || [ "$n" -ge "$(nproc)" ]; then pass device-per-cpu; else fail device-per-cpu "$n devices for $(nproc) cpus"; fi
+
+# ---- 1. the workload, recorded by one reader ----
+kmod_dump >/out/dump-main.txt 2>/out/dump-main.err &
+DUMP=$!
+sleep 2
+
+# A second reader gets a clear "busy" error while the first is attached.
+kmod_dump --seconds 0.1 >/dev/null 2>/out/second-reader.err
+rc=$?
+if [ $rc = 3 ] && grep -q busy /out/second-reader.err; then pass second-reader-busy; else fail second-reader-busy "exit $rc: $(cat /out/second-reader.err)"; fi
+# The module cannot go away under a reader.
+if rmmod falco 2>/dev/null; then fail rmmod-while-open "rmmod succeeded with a reader attached"; insmod /falco.ko; else pass rmmod-while-open; fi
+
+/bin/dash -c 'cat /etc/shadow >/dev/null'
+sh -c 'sh -c "cat /etc/hostname"' >/dev/null
+touch /bin/x
+mv /root/.bash_history /tmp/bash_history.moved
+nc -l -p 8080 >/dev/null 2>&1 &
+LISTENER=$!
+sleep 1
+echo hello | nc -w 2 127.0.0.1 8080
+sleep 1
+kill $LISTENER 2>/dev/null
+wait $LISTENER 2>/dev/null
+sleep 1
+kill -TERM $DUMP
+wait $DUMP
+echo "main dumper exit $?" >>/out/dump-main.err
+
+# ---- 2. a reader killed mid-stream; the next one attaches and records ----
+( while :; do cat /etc/hostname >/dev/null; done ) &
+STORM=$!
+kmod_dump --quiet >/dev/null 2>/out/killed-reader.err &
+VICTIM=$!
+sleep 2
+kill -KILL $VICTIM
+wait $VICTIM 2>/dev/null
+kmod_dump --seconds 3 >/out/dump-after-kill.txt 2>/out/dump-after-kill.err &
+AFTER=$!
+sleep 1
+cat /etc/shadow >/dev/null
+wait $AFTER
+rc=$?
+if [ $rc = 0 ] && grep -q 'name=/etc/shadow' /out/dump-after-kill.txt; then pass reattach-after-sigkill; else fail reattach-after-sigkill "exit $rc: $(cat /out/dump-after-kill.err)"; fi
+
+# ---- 3. insmod/rmmod cycles with the storm running and a reader in each cycle ----
+check rmmod-before-cycles rmmod falco
+cycles_ok=0
+i=0
+while [ $i -lt 50 ]; do
+	i=$((i + 1))
+	insmod /falco.ko ring_bytes=262144 || { fail "cycle-$i" insmod; break; }
+	kmod_dump --seconds 0.3 --quiet >/out/cycle.txt 2>/out/cycle.err || { fail "cycle-$i" "reader: $(cat /out/cycle.err)"; break; }
+	rmmod falco || { fail "cycle-$i" rmmod; break; }
+	cycles_ok=$i
+done
+kill $STORM 2>/dev/null
+wait $STORM 2>/dev/null
+if [ $cycles_ok = 50 ]; then pass insmod-rmmod-50-cycles; else fail insmod-rmmod-50-cycles "only $cycles_ok cycles"; fi
+tail -1 /out/cycle.txt >/out/last-cycle-stats.txt
+
+# Invalid module parameters are refused with a message.
+if insmod /falco.ko ring_bytes=1000 2>/dev/null; then fail bad-ring-size "accepted ring_bytes=1000"; rmmod falco; else pass bad-ring-size; fi
+
+dmesg >/out/dmesg.txt
+echo "VMTEST DONE"
+cd /out && tar -cf /dev/vda .
+sync
+poweroff -f

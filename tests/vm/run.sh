@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# VM test of the kernel module on Debian kernels (qemu TCG, no KVM needed):
+# builds the module against each kernel's headers (W=1, warnings fail), builds the record
+# dumper and an initramfs, boots the kernel, and checks the guest's verdicts, the recorded
+# workload and the serial log (any WARN/BUG/oops fails).
+#
+#   tests/vm/run.sh [6.1] [5.10]          (default: 6.1 5.10; 6.12 is compile-only)
+# Artifacts (serial log, dumps, dmesg) stay in .cache/vm-results/<kernel>/ for inspection.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+kernels=("$@")
+[ "${#kernels[@]}" -gt 0 ] || kernels=(6.1 5.10)
+
+scripts/vm/fetch-kernels.sh "${kernels[@]}" 6.12 >/dev/null
+echo "== module build against 6.12 headers (compile test)"
+scripts/vm/build-module.sh 6.12 >/dev/null
+cargo build --release -p falco --example kmod_dump
+dumper=$ROOT/target/release/examples/kmod_dump
+
+status=0
+for k in "${kernels[@]}"; do
+  krel=$(cat ".cache/kernels/$k")
+  echo "== $k ($krel)"
+  ko=$(scripts/vm/build-module.sh "$k")
+  work=$ROOT/.cache/vm-results/$krel
+  rm -rf "$work" && mkdir -p "$work/out"
+  scripts/vm/mkinitramfs.sh "$krel" "$ko" "$dumper" "$work/initrd.cpio.gz"
+  truncate -s 512M "$work/results.img"
+  start=$(date +%s)
+  set +e
+  timeout "${VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
+    -nographic -no-reboot -kernel ".cache/kernels/$krel/vmlinuz" -initrd "$work/initrd.cpio.gz" \
+    -append "console=ttyS0 panic=-1 oops=panic loglevel=7" \
+    -drive "file=$work/results.img,format=raw,if=none,id=r" -device virtio-blk-pci,drive=r \
+    </dev/null >"$work/serial.log" 2>&1
+  rc=$?
+  set -e
+  echo "   qemu exit $rc after $(($(date +%s) - start)) s; serial log: $work/serial.log"
+  tar -xf "$work/results.img" -C "$work/out" 2>/dev/null || true
+  if ! python3 tests/vm/check.py "$work"; then
+    status=1
+    echo "   FAILED on $k; artifacts kept in $work"
+  fi
+done
+exit $status
