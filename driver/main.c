@@ -4,7 +4,8 @@
  *
  * One probe on the raw sys_exit tracepoint writes one record per interesting syscall, with
  * its arguments and result (scap v2 event layout, newest exit layouts), and one on
- * sched_process_exit writes PROCEXIT_1_E. The probes run with preemption disabled, read
+ * sched_process_exit writes PROCEXIT_1_E (attached from load to unload, idle until a
+ * reader enables capture). The probes run with preemption disabled, read
  * user memory only through non-faulting copies and never sleep; a full ring is a counted
  * drop. Devices, ring layout and ioctls: include/falco_abi.h.
  *
@@ -252,7 +253,6 @@ static struct class *falco_class;
 
 static DEFINE_MUTEX(falco_lock);          /* serialises enable/disable/open/release */
 static unsigned int falco_open_devices;   /* under falco_lock */
-static bool falco_probes_on;              /* under falco_lock */
 static bool falco_capture;                /* read locklessly by the probes */
 static unsigned long falco_interest[BITS_TO_LONGS(FALCO_INTEREST_BITS)];
 static unsigned long falco_supported[BITS_TO_LONGS(FALCO_INTEREST_BITS)];
@@ -1278,24 +1278,14 @@ static void falco_probes_unregister(void)
 	tracepoint_synchronize_unregister();
 }
 
-/* Under falco_lock. */
+/*
+ * Under falco_lock. The probes stay attached from load to unload (attaching patches kernel
+ * text and walks every thread; doing it once keeps enable/disable cheap and safe to
+ * repeat); capture is the flag they test first.
+ */
 static int falco_set_capture(bool on)
 {
-	int err;
-
-	if (on && !falco_probes_on) {
-		err = falco_probes_register();
-		if (err) {
-			pr_err("cannot attach to the syscall tracepoints: %d\n", err);
-			return err;
-		}
-		falco_probes_on = true;
-	}
 	WRITE_ONCE(falco_capture, on);
-	if (!on && falco_probes_on) {
-		falco_probes_unregister();
-		falco_probes_on = false;
-	}
 	return 0;
 }
 
@@ -1605,6 +1595,13 @@ static int __init falco_init(void)
 			goto fail_class;
 		}
 	}
+	err = falco_probes_register();
+	if (err) {
+		pr_err("cannot attach to the syscall tracepoints: %d\n", err);
+		for (i = 0; i < falco_nr_rings; i++)
+			device_destroy(falco_class, MKDEV(MAJOR(falco_devt), i));
+		goto fail_class;
+	}
 	pr_info("loaded: %u rings of %u bytes\n", falco_nr_rings, ring_bytes);
 	return 0;
 
@@ -1624,11 +1621,10 @@ static void __exit falco_exit(void)
 {
 	unsigned int i;
 
-	/* No device is open (each open holds a module reference), so capture is off and the
-	 * probes are detached; make sure anyway before freeing the rings. */
-	mutex_lock(&falco_lock);
-	falco_set_capture(false);
-	mutex_unlock(&falco_lock);
+	/* No device is open (each open holds a module reference), so capture is off; detach
+	 * the probes and wait for running ones before freeing the rings. */
+	WRITE_ONCE(falco_capture, false);
+	falco_probes_unregister();
 	for (i = 0; i < falco_nr_rings; i++)
 		device_destroy(falco_class, MKDEV(MAJOR(falco_devt), i));
 	class_destroy(falco_class);

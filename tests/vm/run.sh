@@ -31,7 +31,7 @@ for k in "${kernels[@]}"; do
   set +e
   timeout "${VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
     -nographic -no-reboot -kernel ".cache/kernels/$krel/vmlinuz" -initrd "$work/initrd.cpio.gz" \
-    -append "console=ttyS0 panic=-1 oops=panic loglevel=7" \
+    -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=7" \
     -drive "file=$work/results.img,format=raw,if=none,id=r" -device virtio-blk-pci,drive=r \
     </dev/null >"$work/serial.log" 2>&1
   rc=$?

@@ -388,6 +388,31 @@ impl KmodSource {
         )
     }
 
+    /// Records the event types of `wanted` that the driver supports (ids of other
+    /// versions of the same syscall, enter ids, meta events are simply not recordable) and
+    /// returns the ones left out, for the caller to report.
+    pub fn set_interest_supported(&mut self, wanted: &[u16]) -> Result<Vec<u16>, KmodError> {
+        let supported = self.supported()?;
+        let (mut kept, mut left_out): (Vec<u16>, Vec<u16>) = wanted
+            .iter()
+            .copied()
+            .partition(|id| supported.contains(id));
+        kept.sort_unstable();
+        kept.dedup();
+        left_out.sort_unstable();
+        left_out.dedup();
+        let mut interest = interest_bitmap(&kept)?;
+        let (file, path) = self.control();
+        ioctl_ptr(
+            file,
+            path,
+            abi::IOCTL_SET_INTEREST,
+            &mut interest,
+            "set-interest ioctl",
+        )?;
+        Ok(left_out)
+    }
+
     /// Bytes of I/O buffers copied into records.
     pub fn set_snaplen(&mut self, snaplen: u32) -> Result<(), KmodError> {
         if snaplen == 0 || snaplen > abi::FALCO_SNAPLEN_MAX {
