@@ -346,8 +346,11 @@ fn concurrent_producer_thread_loses_nothing_it_does_not_count() {
         total,
         "produced = consumed + dropped"
     );
+    // Scheduling decides how many records beat the producer (a loaded 2-core CI machine may
+    // run the consumer rarely), so only a bound that holds for any interleaving is asserted:
+    // an empty 1 MiB ring takes at least 256 records (each < 4 KiB) before the first drop.
     assert!(
-        consumed > total / 100,
-        "the consumer kept up with only {consumed} of {total}"
+        consumed >= 256,
+        "only {consumed} of {total} records reached the consumer"
     );
 }
