@@ -17,3 +17,4 @@ pub mod report;
 pub mod signals;
 pub mod source;
 pub mod state;
+pub mod web;
