@@ -14,6 +14,7 @@ pub mod notify;
 pub mod outputs;
 pub mod priority;
 pub mod report;
+pub mod rules;
 pub mod signals;
 pub mod source;
 pub mod state;

@@ -72,6 +72,9 @@ pub fn run(opts: Options) -> i32 {
         print!("{}", version_text(json_output_requested(&opts)));
         return 0;
     }
+    if crate::rules::cli::wants(&opts) {
+        return crate::rules::cli::run(&opts);
+    }
     eprintln!("falco: event processing is not available in this build yet");
     1
 }

@@ -1,0 +1,367 @@
+//! The rule-related actions of the command line: `-V/--validate` (text or JSON), `-L` and
+//! `-l RULE` (rule descriptions), `--list [SOURCE]` (fields, with `--markdown` and `-N`).
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{load_contents, read_files, LoadOptions, LoadResult, Rule, Ruleset};
+use crate::cli::Options;
+use crate::config::Config;
+use crate::fields::FIELDS;
+
+/// Whether `opts` asks for one of the actions of this module.
+pub fn wants(opts: &Options) -> bool {
+    !opts.validate.is_empty()
+        || opts.list_rules
+        || opts.describe_rule.is_some()
+        || opts.list_fields.is_some()
+}
+
+/// Runs the action; returns the exit code.
+pub fn run(opts: &Options) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Some(source) = &opts.list_fields {
+        return list_fields(
+            &mut out,
+            source,
+            opts.markdown,
+            opts.names_only,
+            opts.verbose,
+        );
+    }
+    let config = match Config::load(opts.config.as_deref(), &opts.options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let load_opts = load_options(&config, opts);
+    if !opts.validate.is_empty() {
+        return validate(&mut out, opts, &config, &load_opts);
+    }
+    let paths = match config.effective_rules_files(&opts.rules_files) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let result = match super::load_files(&paths, &load_opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let Some(ruleset) = result.ruleset.as_ref().filter(|_| result.successful()) else {
+        let text: Vec<String> = result
+            .files
+            .iter()
+            .filter(|f| !f.successful())
+            .map(|f| f.as_text())
+            .collect();
+        eprintln!("Error: {}", text.join("\n"));
+        return 1;
+    };
+    describe(
+        &mut out,
+        ruleset,
+        opts.describe_rule.as_deref(),
+        config.json_output,
+    )
+}
+
+/// Load options from the configuration and the command line.
+pub fn load_options(config: &Config, opts: &Options) -> LoadOptions {
+    LoadOptions {
+        min_priority: config.priority,
+        selection: super::selection_from_flags(
+            &config.rules,
+            &opts.disable_rules,
+            &opts.disable_tags,
+            &opts.enable_tags,
+        ),
+        ..LoadOptions::default()
+    }
+}
+
+/// `-V`: every file is loaded (later files see earlier ones) and reported; exit 1 on any error.
+fn validate(out: &mut dyn Write, opts: &Options, config: &Config, load_opts: &LoadOptions) -> i32 {
+    let contents = match read_files(&opts.validate) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let result = load_contents(&contents, load_opts, false);
+    let text = validation_text(&result);
+    for f in &result.files {
+        if f.successful() && f.has_warnings() {
+            crate::logger::warning(&f.as_text());
+        }
+    }
+    if config.json_output {
+        let doc = validation_json(&result);
+        let _ = writeln!(out, "{doc}");
+    } else {
+        let _ = writeln!(out, "{text}");
+    }
+    let _ = out.flush();
+    if result.successful() {
+        if opts.list_rules || opts.describe_rule.is_some() {
+            if let Some(rs) = &result.ruleset {
+                let _ = writeln!(out);
+                return describe(out, rs, opts.describe_rule.as_deref(), config.json_output);
+            }
+        }
+        0
+    } else {
+        eprintln!("Error: {text}");
+        1
+    }
+}
+
+/// The text `-V` prints: per file `NAME: Ok` or the errors; files with only warnings are
+/// `NAME: Ok, with warnings` (the warnings go to the log).
+pub fn validation_text(result: &LoadResult) -> String {
+    let mut parts = Vec::new();
+    for f in &result.files {
+        if !f.successful() || !f.has_warnings() {
+            parts.push(f.as_text().trim_end_matches('\n').to_string());
+        } else {
+            parts.push(format!("{}: Ok, with warnings", f.name));
+        }
+    }
+    parts.join("\n")
+}
+
+/// The JSON document `-V` prints with `json_output`.
+pub fn validation_json(result: &LoadResult) -> serde_json::Value {
+    json!({ "falco_load_results": result.files.iter().map(|f| f.as_json()).collect::<Vec<_>>() })
+}
+
+/// Falco's wrap of descriptions: words separated by spaces, continuation lines indented.
+fn wrap_text(text: &str, indent: usize, line_len: usize) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for word in text.split_whitespace() {
+        if len + word.len() < line_len - indent {
+            len += word.len() + 1;
+        } else {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            len = word.len() + 1;
+        }
+        out.push_str(word);
+        out.push(' ');
+    }
+    out
+}
+
+fn rule_json(rule: &Rule) -> serde_json::Value {
+    json!({
+        "info": {
+            "name": rule.name,
+            "description": rule.desc,
+            "condition": rule.condition_text,
+            "output": rule.output_text,
+            "priority": rule.priority.name(),
+            "source": rule.source,
+            "tags": rule.tags,
+            "enabled": rule.enabled,
+        }
+    })
+}
+
+/// `-L` (all rules) or `-l NAME`: a two-column text table, or JSON with `json_output`.
+pub fn describe(out: &mut dyn Write, ruleset: &Ruleset, name: Option<&str>, json: bool) -> i32 {
+    let rules: Vec<&Rule> = match name {
+        Some(n) => match ruleset.rules.iter().find(|r| r.name == n) {
+            Some(r) => vec![r],
+            None => {
+                eprintln!("Error: Rule named '{n}' not found");
+                return 1;
+            }
+        },
+        None => ruleset.rules.iter().collect(),
+    };
+    if json {
+        let doc = json!({ "rules": rules.iter().map(|r| rule_json(r)).collect::<Vec<_>>() });
+        let _ = writeln!(out, "{doc}");
+        return 0;
+    }
+    let _ = writeln!(out, "{:<50} Description", "Rule");
+    let _ = writeln!(out, "{:<50} -----------", "----");
+    for r in rules {
+        let _ = writeln!(out, "{:<50} {}\n", r.name, wrap_text(&r.desc, 51, 110));
+    }
+    0
+}
+
+fn class_description(class: &str) -> &'static str {
+    match class {
+        "evt" => "All event types",
+        "proc" => "All event types",
+        "thread" => "All event types",
+        "user" => "All event types",
+        "group" => "All event types",
+        "fd" => "All event types",
+        "fs" => "All event types",
+        "container" => "All event types",
+        "k8s" => "All event types",
+        _ => "",
+    }
+}
+
+fn wrap_desc(text: &str, start: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for word in text.split_whitespace() {
+        let wl = word.len() + 1;
+        if len + wl <= width - start {
+            len += wl;
+        } else {
+            out.push('\n');
+            out.push_str(&" ".repeat(start));
+            len = wl;
+        }
+        out.push_str(word);
+        out.push(' ');
+    }
+    out
+}
+
+/// `--list [SOURCE]`: the fields of the `syscall` source grouped by class.
+pub fn list_fields(
+    out: &mut dyn Write,
+    source: &str,
+    markdown: bool,
+    names_only: bool,
+    verbose: bool,
+) -> i32 {
+    if !source.is_empty() && source != "syscall" {
+        eprintln!("Error: Unknown event source {source}");
+        return 1;
+    }
+    let mut classes: Vec<&'static str> = Vec::new();
+    for f in FIELDS {
+        if !classes.contains(&f.class()) {
+            classes.push(f.class());
+        }
+    }
+    for class in classes {
+        let fields: Vec<_> = FIELDS.iter().filter(|f| f.class() == class).collect();
+        if names_only {
+            for f in fields {
+                let _ = writeln!(out, "{}", f.name);
+            }
+            continue;
+        }
+        if markdown {
+            let _ = writeln!(out, "## Field Class: {class}\n");
+            let _ = writeln!(out, "Event Sources: syscall \n");
+            let _ = writeln!(out, "Name | Type | Description");
+            let _ = writeln!(out, ":----|:-----|:-----------");
+            for f in fields {
+                let _ = writeln!(out, "`{}` | {} | {}", f.name, f.ty.falco_name(), f.desc);
+            }
+            let _ = writeln!(out);
+            continue;
+        }
+        let _ = writeln!(out, "-------------------------------");
+        let short = class_description(class);
+        if short.is_empty() {
+            let _ = writeln!(out, "{:<30}{class}", "Field Class:");
+        } else {
+            let _ = writeln!(out, "{:<30}{class} ({short})", "Field Class:");
+        }
+        let _ = writeln!(out, "{:<30}syscall \n", "Event Sources:");
+        for f in fields {
+            if f.name.len() > 30 {
+                let _ = write!(out, "{}\n{:<30}", f.name, " ");
+            } else {
+                let _ = write!(out, "{:<30}", f.name);
+            }
+            let desc = if verbose {
+                format!("(Type: {}) {}", f.ty.falco_name(), f.desc)
+            } else {
+                f.desc.to_string()
+            };
+            let _ = writeln!(out, "{}", wrap_desc(&desc, 30, 120));
+        }
+        let _ = writeln!(out);
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_wrap_like_falco() {
+        let long = "word ".repeat(30);
+        let w = wrap_text(&long, 51, 110);
+        let lines: Vec<&str> = w.split('\n').collect();
+        assert!(lines.len() > 1);
+        assert!(lines[1].starts_with(&" ".repeat(51)));
+        assert!(lines[0].len() <= 110 - 51);
+    }
+
+    #[test]
+    fn describe_prints_the_two_columns() {
+        let rs = Ruleset {
+            rules: vec![Rule {
+                name: "open_from_cat".into(),
+                desc: "A process named cat does an open".into(),
+                priority: crate::priority::Priority::Warning,
+                tags: vec![],
+                source: "syscall".into(),
+                enabled: true,
+                output_text: "o".into(),
+                condition_text: "c".into(),
+                compiled_condition_text: "(c)".into(),
+            }],
+        };
+        let mut buf = Vec::new();
+        assert_eq!(describe(&mut buf, &rs, Some("open_from_cat"), false), 0);
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with(&format!(
+            "{:<50} Description\n{:<50} -----------\n",
+            "Rule", "----"
+        )));
+        assert!(text.contains("open_from_cat"));
+        assert!(text.contains("A process named cat does an open"));
+        let mut buf = Vec::new();
+        assert_eq!(describe(&mut buf, &rs, Some("nope"), false), 1);
+        let mut buf = Vec::new();
+        assert_eq!(describe(&mut buf, &rs, None, true), 0);
+        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(v["rules"][0]["info"]["name"], "open_from_cat");
+    }
+
+    #[test]
+    fn field_list_has_every_field() {
+        let mut buf = Vec::new();
+        assert_eq!(list_fields(&mut buf, "", false, true, false), 0);
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text.lines().count(), FIELDS.len());
+        let mut buf = Vec::new();
+        assert_eq!(list_fields(&mut buf, "syscall", false, false, true), 0);
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains("Field Class:                  proc"));
+        assert!(text.contains("proc.name"));
+        assert!(text.contains("(Type: CHARBUF)"));
+        let mut buf = Vec::new();
+        assert_eq!(list_fields(&mut buf, "", true, false, false), 0);
+        assert!(String::from_utf8(buf)
+            .unwrap()
+            .contains("`proc.name` | CHARBUF |"));
+        let mut buf = Vec::new();
+        assert_eq!(list_fields(&mut buf, "k8s_audit", false, false, false), 1);
+    }
+}
