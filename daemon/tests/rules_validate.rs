@@ -65,9 +65,10 @@ fn packaged_rules_load_without_errors_or_warnings() {
     assert!(f.successful() && !f.has_warnings(), "{}", f.as_text());
 }
 
-fn falco(args: &[&str]) -> (i32, String) {
+fn falco(config: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_falco"))
-        .args(["-c", "/nonexistent/falco.yaml"])
+        .arg("-c")
+        .arg(config)
         .args(args)
         .output()
         .unwrap();
@@ -89,14 +90,16 @@ fn validate_prints_ok_per_file_and_json_on_request() {
     )
     .unwrap();
     std::fs::write(&bad, "- rule: r\n  desc: d\n").unwrap();
+    let config = dir.join("falco.yaml");
+    std::fs::write(&config, "json_output: false\n").unwrap();
     let g = good.to_str().unwrap();
     let b = bad.to_str().unwrap();
 
-    let (code, out) = falco(&["-V", g]);
+    let (code, out) = falco(&config, &["-V", g]);
     assert_eq!(code, 0);
     assert_eq!(out, format!("{g}: Ok\n"));
 
-    let (code, out) = falco(&["-V", b]);
+    let (code, out) = falco(&config, &["-V", b]);
     assert_eq!(code, 1);
     assert!(
         out.starts_with(&format!("{b}: Invalid\n1 Errors:\n")),
@@ -104,7 +107,7 @@ fn validate_prints_ok_per_file_and_json_on_request() {
     );
     assert!(out.contains("LOAD_ERR_YAML_VALIDATE"), "{out}");
 
-    let (code, out) = falco(&["-o", "json_output=true", "-V", g, "-V", b]);
+    let (code, out) = falco(&config, &["-o", "json_output=true", "-V", g, "-V", b]);
     assert_eq!(code, 1);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     let results = doc["falco_load_results"].as_array().unwrap();
