@@ -275,6 +275,15 @@ static inline bool falco_file_created(struct file *file)
 #define FALCO_HAVE_CGROUP_PATH 1
 #endif
 
+/* poll handlers return __poll_t and EPOLL* bits since 4.16 (before: unsigned int, POLL*). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(4, 16, 0)
+typedef __poll_t falco_poll_t;
+#define FALCO_POLLIN (EPOLLIN | EPOLLRDNORM)
+#else
+typedef unsigned int falco_poll_t;
+#define FALCO_POLLIN (POLLIN | POLLRDNORM)
+#endif
+
 /* MS_MGC_VAL/MS_MGC_MSK moved to uapi/linux/mount.h in 5.2; older trees have them in fs.h. */
 #ifndef MS_MGC_VAL
 #define MS_MGC_VAL 0xC0ED0000

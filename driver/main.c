@@ -45,6 +45,9 @@
 #include <linux/ptrace.h>
 #include <linux/fcntl.h>
 #include <linux/mount.h>
+#include <linux/poll.h>
+#include <linux/wait.h>
+#include <linux/irq_work.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <asm/unistd.h>
@@ -91,6 +94,15 @@ enum {
 	EV_DUP2_X = 363, EV_DUP3_X = 365, EV_DUP_1_X = 367, EV_CHOWN_X = 379,
 	EV_LCHOWN_X = 381, EV_FCHOWN_X = 383, EV_FCHOWNAT_X = 385, EV_ACCEPT4_6_X = 389,
 	EV_UMOUNT2_X = 391, EV_SETREUID_X = 427,
+	/* fd-creating, cwd, session and namespace calls the state tracker follows */
+	EV_SENDTO_X = 31, EV_RECVFROM_X = 35, EV_SOCKETPAIR_X = 43, EV_SENDMSG_X = 49,
+	EV_RECVMSG_X = 53, EV_PIPE_X = 61, EV_EVENTFD_X = 63, EV_CHDIR_X = 95,
+	EV_FCHDIR_X = 97, EV_SIGNALFD_X = 127, EV_KILL_X = 129, EV_TIMERFD_CREATE_X = 137,
+	EV_INOTIFY_INIT_X = 139, EV_FCNTL_X = 151, EV_SETNS_X = 241, EV_CHROOT_X = 267,
+	EV_SETSID_X = 275, EV_UNSHARE_X = 285, EV_USERFAULTFD_X = 321,
+	EV_EPOLL_CREATE_X = 375, EV_EPOLL_CREATE1_X = 377, EV_PIPE2_X = 393,
+	EV_INOTIFY_INIT1_X = 395, EV_EVENTFD2_X = 397, EV_SIGNALFD4_X = 399,
+	EV_MEMFD_CREATE_X = 405, EV_SETREGID_X = 429,
 };
 
 /*
@@ -107,6 +119,12 @@ enum {
 	OP_MODE,       /* arg & 07777 as u32 (PPM_S_* bits equal the Linux ones) */
 	OP_FCHOWNAT_FLAGS,
 	OP_MOUNT_FLAGS,
+	OP_U8,         /* arg as u8 (signal numbers) */
+	OP_U16,        /* arg as u16 */
+	OP_CLONE_FLAGS, /* CLONE_* namespace flags as PPM clone flags, u32 */
+	OP_FD_FLAGS32, /* O_NONBLOCK/O_CLOEXEC/O_DIRECT as PPM file flags, u32 */
+	OP_FD_FLAGS16, /* the same as u16 */
+	OP_FCNTL_CMD,  /* F_* command as PPM_FCNTL_*, u8 */
 };
 #define OP(kind, arg) ((u8)(((kind) << 3) | (arg)))
 #define OP_KIND(op) ((op) >> 3)
@@ -117,7 +135,8 @@ enum {
 	FILL_GENERIC = 0, FILL_OPEN, FILL_OPENAT, FILL_OPENAT2, FILL_CREAT, FILL_EXECVE,
 	FILL_EXECVEAT, FILL_CLONE, FILL_FORK, FILL_VFORK, FILL_CLONE3, FILL_SOCKET,
 	FILL_CONNECT, FILL_BIND, FILL_ACCEPT, FILL_ACCEPT4, FILL_PTRACE, FILL_READ,
-	FILL_WRITE, FILL_DUP3,
+	FILL_WRITE, FILL_DUP3, FILL_PIPE, FILL_PIPE2, FILL_SOCKETPAIR, FILL_SENDTO,
+	FILL_RECVFROM, FILL_SENDMSG, FILL_RECVMSG,
 };
 
 struct falco_syscall {
@@ -228,6 +247,47 @@ static const struct falco_syscall falco_syscalls[FALCO_NR_SYSCALLS] = {
 	[__NR_mount] = G(EV_MOUNT_X, OP(OP_RES, 0), OP(OP_PATH, 0), OP(OP_PATH, 1),
 			 OP(OP_PATH, 2), OP(OP_MOUNT_FLAGS, 3)),
 	[__NR_umount2] = G(EV_UMOUNT2_X, OP(OP_RES, 0), OP(OP_PATH, 0), OP(OP_U32, 1)),
+	[__NR_sendto] = S(EV_SENDTO_X, FILL_SENDTO),
+	[__NR_recvfrom] = S(EV_RECVFROM_X, FILL_RECVFROM),
+	[__NR_sendmsg] = S(EV_SENDMSG_X, FILL_SENDMSG),
+	[__NR_recvmsg] = S(EV_RECVMSG_X, FILL_RECVMSG),
+	[__NR_socketpair] = S(EV_SOCKETPAIR_X, FILL_SOCKETPAIR),
+#ifdef __NR_pipe
+	[__NR_pipe] = S(EV_PIPE_X, FILL_PIPE),
+#endif
+	[__NR_pipe2] = S(EV_PIPE2_X, FILL_PIPE2),
+#ifdef __NR_eventfd
+	[__NR_eventfd] = G(EV_EVENTFD_X, OP(OP_RES, 0)),
+#endif
+	[__NR_eventfd2] = G(EV_EVENTFD2_X, OP(OP_RES, 0), OP(OP_FD_FLAGS16, 1)),
+#ifdef __NR_signalfd
+	[__NR_signalfd] = G(EV_SIGNALFD_X, OP(OP_RES, 0)),
+#endif
+	[__NR_signalfd4] = G(EV_SIGNALFD4_X, OP(OP_RES, 0), OP(OP_U16, 3)),
+	[__NR_timerfd_create] = G(EV_TIMERFD_CREATE_X, OP(OP_RES, 0)),
+#ifdef __NR_inotify_init
+	[__NR_inotify_init] = G(EV_INOTIFY_INIT_X, OP(OP_RES, 0)),
+#endif
+	[__NR_inotify_init1] = G(EV_INOTIFY_INIT1_X, OP(OP_RES, 0), OP(OP_FD_FLAGS16, 0)),
+#ifdef __NR_epoll_create
+	[__NR_epoll_create] = G(EV_EPOLL_CREATE_X, OP(OP_RES, 0)),
+#endif
+	[__NR_epoll_create1] = G(EV_EPOLL_CREATE1_X, OP(OP_RES, 0)),
+#ifdef __NR_userfaultfd
+	[__NR_userfaultfd] = G(EV_USERFAULTFD_X, OP(OP_RES, 0), OP(OP_FD_FLAGS32, 0)),
+#endif
+#ifdef __NR_memfd_create
+	[__NR_memfd_create] = G(EV_MEMFD_CREATE_X, OP(OP_RES, 0), OP(OP_PATH, 0), OP(OP_U32, 1)),
+#endif
+	[__NR_fcntl] = G(EV_FCNTL_X, OP(OP_RES, 0), OP(OP_FD, 0), OP(OP_FCNTL_CMD, 1)),
+	[__NR_chdir] = G(EV_CHDIR_X, OP(OP_RES, 0), OP(OP_PATH, 0)),
+	[__NR_fchdir] = G(EV_FCHDIR_X, OP(OP_RES, 0), OP(OP_FD, 0)),
+	[__NR_chroot] = G(EV_CHROOT_X, OP(OP_RES, 0), OP(OP_PATH, 0)),
+	[__NR_setsid] = G(EV_SETSID_X, OP(OP_RES, 0)),
+	[__NR_setregid] = G(EV_SETREGID_X, OP(OP_RES, 0), OP(OP_U32, 0), OP(OP_U32, 1)),
+	[__NR_kill] = G(EV_KILL_X, OP(OP_RES, 0), OP(OP_FD, 0), OP(OP_U8, 1)),
+	[__NR_unshare] = G(EV_UNSHARE_X, OP(OP_RES, 0), OP(OP_CLONE_FLAGS, 0)),
+	[__NR_setns] = G(EV_SETNS_X, OP(OP_RES, 0), OP(OP_FD, 0), OP(OP_CLONE_FLAGS, 1)),
 };
 
 struct falco_ring {
@@ -237,6 +297,14 @@ struct falco_ring {
 	struct falco_producer producer;
 	atomic_t open;             /* one reader per device */
 	unsigned int cpu;
+	/*
+	 * Waking a reader blocked in poll(2): it sets `waiting` before checking for data; a
+	 * producer that publishes a record while it is set queues `wakeup` (irq_work: safe in
+	 * any context), whose handler wakes `wq`. An idle reader costs no CPU.
+	 */
+	int waiting;
+	wait_queue_head_t wq;
+	struct irq_work wakeup;
 };
 
 struct falco_scratch {
@@ -394,6 +462,51 @@ static u16 falco_ptrace_request(long request)
 	return 0;
 }
 
+/* O_NONBLOCK, O_CLOEXEC and O_DIRECT of pipe2/eventfd2/inotify_init1/userfaultfd flags. */
+static u32 falco_fd_flags(unsigned long flags)
+{
+	u32 res = 0;
+
+	if (flags & O_NONBLOCK)
+		res |= 64;
+	if (flags & O_CLOEXEC)
+		res |= 4096;
+#ifdef O_DIRECT
+	if (flags & O_DIRECT)
+		res |= 512;
+#endif
+	return res;
+}
+
+static u8 falco_fcntl_cmd(unsigned long cmd)
+{
+	static const struct { unsigned long linux_cmd; u8 ppm; } map[] = {
+		{ F_DUPFD, 1 }, { F_GETFD, 2 }, { F_SETFD, 3 }, { F_GETFL, 4 }, { F_SETFL, 5 },
+		{ F_GETLK, 6 }, { F_SETLK, 8 }, { F_SETLKW, 9 }, { F_SETOWN, 10 },
+		{ F_GETOWN, 12 }, { F_SETSIG, 13 }, { F_GETSIG, 15 },
+#ifdef F_SETOWN_EX
+		{ F_SETOWN_EX, 21 }, { F_GETOWN_EX, 22 },
+#endif
+		{ F_SETLEASE, 23 }, { F_GETLEASE, 24 },
+#ifdef F_CANCELLK
+		{ F_CANCELLK, 25 },
+#endif
+		{ F_DUPFD_CLOEXEC, 26 }, { F_NOTIFY, 27 },
+#ifdef F_SETPIPE_SZ
+		{ F_SETPIPE_SZ, 28 }, { F_GETPIPE_SZ, 29 },
+#endif
+#ifdef F_OFD_GETLK
+		{ F_OFD_GETLK, 30 }, { F_OFD_SETLK, 31 }, { F_OFD_SETLKW, 32 },
+#endif
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(map); i++)
+		if (map[i].linux_cmd == cmd)
+			return map[i].ppm;
+	return 0;
+}
+
 /* ---- parameter helpers ---- */
 
 static void falco_param_i64(struct falco_record *r, s64 v)
@@ -516,12 +629,33 @@ static void falco_param_sockaddr(struct falco_record *r, unsigned long uaddr, un
 	r->overflow = 1;
 }
 
+/* Copies a user sockaddr of `ulen` bytes; false when absent, too short or unreadable. */
+static bool falco_copy_sockaddr(struct falco_record *r, unsigned long uaddr, unsigned long ulen,
+				struct sockaddr_storage *ss)
+{
+	size_t len = ulen;
+
+	if (!uaddr || len < sizeof(sa_family_t))
+		return false;
+	if (len > sizeof(*ss))
+		len = sizeof(*ss);
+	memset(ss, 0, sizeof(*ss));
+	if (falco_copy_from_user_nofault(ss, (const void __user *)uaddr, len)) {
+		r->p->drops_fault++;
+		return false;
+	}
+	return true;
+}
+
 /*
  * PT_SOCKTUPLE of the socket behind `fd`, read from the socket itself (no locks: the
  * fields are written before the socket is connected and read here racily, as a tracer
- * may). `inbound`: source = peer (accept), else source = local (connect).
+ * may). `inbound`: source = peer (accept, recvfrom), else source = local (connect,
+ * sendto). `remote`, when given with the socket's family, replaces the socket's peer (the
+ * address an unconnected datagram socket sent to or received from).
  */
-static void falco_param_socktuple(struct falco_record *r, long fd, bool inbound)
+static void falco_param_socktuple_to(struct falco_record *r, long fd, bool inbound,
+				     const struct sockaddr_storage *remote)
 {
 	struct file *file = fd >= 0 ? fget((unsigned int)fd) : NULL;
 	struct socket *sock;
@@ -543,6 +677,12 @@ static void falco_param_socktuple(struct falco_record *r, long fd, bool inbound)
 		__be32 local = inet->inet_saddr, peer = inet->inet_daddr;
 		u16 lport = ntohs(inet->inet_sport), pport = ntohs(inet->inet_dport);
 
+		if (remote && remote->ss_family == AF_INET) {
+			const struct sockaddr_in *sin = (const struct sockaddr_in *)remote;
+
+			peer = sin->sin_addr.s_addr;
+			pport = ntohs(sin->sin_port);
+		}
 		if (space < 13) {
 			r->overflow = 1;
 		} else {
@@ -559,6 +699,12 @@ static void falco_param_socktuple(struct falco_record *r, long fd, bool inbound)
 		const struct in6_addr *local = falco_sk_v6_saddr(sk), *peer = falco_sk_v6_daddr(sk);
 		u16 lport = ntohs(inet->inet_sport), pport = ntohs(inet->inet_dport);
 
+		if (remote && remote->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)remote;
+
+			peer = &sin6->sin6_addr;
+			pport = ntohs(sin6->sin6_port);
+		}
 		if (space < 37) {
 			r->overflow = 1;
 		} else {
@@ -585,6 +731,74 @@ static void falco_param_socktuple(struct falco_record *r, long fd, bool inbound)
 		falco_record_empty(r);
 	}
 	fput(file);
+}
+
+static void falco_param_socktuple(struct falco_record *r, long fd, bool inbound)
+{
+	falco_param_socktuple_to(r, fd, inbound, NULL);
+}
+
+/* The user-space struct msghdr of sendmsg/recvmsg (64-bit layout, stable ABI). */
+struct falco_user_msghdr {
+	void __user *msg_name;
+	int msg_namelen;
+	struct iovec __user *msg_iov;
+	__kernel_size_t msg_iovlen;
+	void __user *msg_control;
+	__kernel_size_t msg_controllen;
+	unsigned int msg_flags;
+};
+
+/* At most this many iovecs are walked for the data and size of sendmsg/recvmsg. */
+#define FALCO_MAX_IOVECS 32
+
+/*
+ * The first `limit` bytes (at most snaplen) of the buffers an iovec array describes, as one
+ * parameter; `*total` gets the sum of the buffer sizes.
+ */
+static void falco_param_iovec(struct falco_record *r, const struct iovec __user *uiov,
+			      unsigned long iovlen, unsigned long limit, u32 *total)
+{
+	u32 snaplen = READ_ONCE(falco_snaplen), space, used = 0;
+	unsigned long i, want;
+	u64 sum = 0;
+	u8 *dst;
+
+	*total = 0;
+	if (!uiov) {
+		falco_record_empty(r);
+		return;
+	}
+	if (iovlen > FALCO_MAX_IOVECS)
+		iovlen = FALCO_MAX_IOVECS;
+	want = limit < snaplen ? limit : snaplen;
+	dst = falco_record_reserve(r, (u32)want, &space);
+	if (want > space) {
+		r->overflow = 1;
+		return;
+	}
+	for (i = 0; i < iovlen; i++) {
+		struct iovec iov;
+		unsigned long n;
+
+		if (falco_copy_from_user_nofault(&iov, uiov + i, sizeof(iov))) {
+			r->p->drops_fault++;
+			break;
+		}
+		sum += iov.iov_len;
+		n = iov.iov_len;
+		if (n > want - used)
+			n = want - used;
+		if (n && falco_copy_from_user_nofault(dst + used, iov.iov_base, n)) {
+			r->p->drops_fault++;
+			n = 0;
+		}
+		used += (u32)n;
+	}
+	if (limit > snaplen)
+		r->truncated = 1;
+	*total = sum > 0xffffffffu ? 0xffffffffu : (u32)sum;
+	falco_record_close_param(r, used);
 }
 
 /* ---- process information (execve and clone families) ---- */
@@ -979,6 +1193,24 @@ static void falco_fill_generic(struct falco_record *r, const struct falco_syscal
 				a &= ~MS_MGC_MSK;
 			falco_record_u32(r, (u32)a);
 			break;
+		case OP_U8:
+			falco_record_u8(r, (u8)a);
+			break;
+		case OP_U16:
+			falco_record_u16(r, (u16)a);
+			break;
+		case OP_CLONE_FLAGS:
+			falco_record_u32(r, falco_clone_flags(a));
+			break;
+		case OP_FD_FLAGS32:
+			falco_record_u32(r, falco_fd_flags(a));
+			break;
+		case OP_FD_FLAGS16:
+			falco_record_u16(r, (u16)falco_fd_flags(a));
+			break;
+		case OP_FCNTL_CMD:
+			falco_record_u8(r, falco_fcntl_cmd(a));
+			break;
 		default:
 			falco_record_empty(r);
 			break;
@@ -1032,6 +1264,16 @@ static unsigned int falco_nparams(const struct falco_syscall *sc)
 		return 4;
 	case FILL_DUP3:
 		return 4;
+	case FILL_PIPE:
+		return 4;
+	case FILL_PIPE2:
+	case FILL_SOCKETPAIR:
+	case FILL_SENDTO:
+	case FILL_RECVFROM:
+	case FILL_SENDMSG:
+		return 5;
+	case FILL_RECVMSG:
+		return 6;
 	default:
 		return falco_generic_nparams(sc);
 	}
@@ -1064,6 +1306,186 @@ static void falco_fill_accept(struct falco_record *r, unsigned long *args, long 
 	falco_record_u32(r, queuemax);
 	if (four)
 		falco_record_u32(r, (u32)args[3]);
+}
+
+/* The two fds a successful pipe/pipe2/socketpair wrote to user memory. */
+static bool falco_fd_pair(struct falco_record *r, unsigned long uptr, long ret, int fds[2])
+{
+	fds[0] = -1;
+	fds[1] = -1;
+	if (ret < 0 || !uptr)
+		return false;
+	if (falco_copy_from_user_nofault(fds, (const void __user *)uptr, 2 * sizeof(int))) {
+		r->p->drops_fault++;
+		return false;
+	}
+	return true;
+}
+
+static void falco_fill_pipe(struct falco_record *r, unsigned long *args, long ret, bool two)
+{
+	struct file *file;
+	u64 ino = 0;
+	int fds[2];
+
+	falco_param_i64(r, ret);
+	if (falco_fd_pair(r, args[0], ret, fds)) {
+		falco_param_i64(r, fds[0]);
+		falco_param_i64(r, fds[1]);
+		file = fget((unsigned int)fds[0]);
+		if (file) {
+			ino = file_inode(file)->i_ino;
+			fput(file);
+		}
+		falco_record_u64(r, ino);
+	} else {
+		falco_record_empty(r);
+		falco_record_empty(r);
+		falco_record_empty(r);
+	}
+	if (two)
+		falco_record_u32(r, falco_fd_flags(args[1]));
+}
+
+/* The socket behind `fd`, as the hidden identity unix tuples use (0 if none). */
+static u64 falco_sock_id(long fd)
+{
+	struct file *file = fd >= 0 ? fget((unsigned int)fd) : NULL;
+	struct socket *sock;
+	u64 id = 0;
+
+	if (!file)
+		return 0;
+	sock = falco_sock_from_file(file);
+	if (sock)
+		id = falco_hide_pointer(sock->sk);
+	fput(file);
+	return id;
+}
+
+static void falco_fill_socketpair(struct falco_record *r, unsigned long *args, long ret)
+{
+	int fds[2];
+
+	falco_param_i64(r, ret);
+	if (falco_fd_pair(r, args[3], ret, fds)) {
+		falco_param_i64(r, fds[0]);
+		falco_param_i64(r, fds[1]);
+		/* The pair's sockets are each other's peers. */
+		falco_record_u64(r, falco_sock_id(fds[0]));
+		falco_record_u64(r, falco_sock_id(fds[1]));
+	} else {
+		falco_record_empty(r);
+		falco_record_empty(r);
+		falco_record_empty(r);
+		falco_record_empty(r);
+	}
+}
+
+/* sendto(fd, buf, len, flags, dest, addrlen): res, data, fd, size, tuple. */
+static void falco_fill_sendto(struct falco_record *r, unsigned long *args, long ret)
+{
+	u32 snaplen = READ_ONCE(falco_snaplen);
+	unsigned long n = args[2];
+	struct sockaddr_storage ss;
+	bool have_dest;
+
+	if (ret < 0)
+		n = 0;
+	else if ((unsigned long)ret < n)
+		n = (unsigned long)ret;
+	falco_param_i64(r, ret);
+	falco_record_ubuf(r, (const void __user *)args[1], n > 65535 ? 65535 : (u32)n, snaplen);
+	falco_param_i64(r, (int)args[0]);
+	falco_record_u32(r, (u32)args[2]);
+	have_dest = falco_copy_sockaddr(r, args[4], args[5], &ss);
+	falco_param_socktuple_to(r, (int)args[0], false, have_dest ? &ss : NULL);
+}
+
+/* recvfrom(fd, buf, len, flags, src, addrlen *): res, data, tuple, fd, size. */
+static void falco_fill_recvfrom(struct falco_record *r, unsigned long *args, long ret)
+{
+	u32 snaplen = READ_ONCE(falco_snaplen);
+	unsigned long n = ret > 0 ? (unsigned long)ret : 0;
+	struct sockaddr_storage ss;
+	bool have_src = false;
+	int alen = 0;
+
+	falco_param_i64(r, ret);
+	falco_record_ubuf(r, (const void __user *)args[1], n > 65535 ? 65535 : (u32)n, snaplen);
+	if (ret >= 0 && args[4] && args[5] &&
+	    !falco_copy_from_user_nofault(&alen, (const void __user *)args[5], sizeof(alen)) &&
+	    alen > 0)
+		have_src = falco_copy_sockaddr(r, args[4], (unsigned long)alen, &ss);
+	falco_param_socktuple_to(r, (int)args[0], true, have_src ? &ss : NULL);
+	falco_param_i64(r, (int)args[0]);
+	falco_record_u32(r, (u32)args[2]);
+}
+
+static bool falco_copy_msghdr(struct falco_record *r, unsigned long uptr,
+			      struct falco_user_msghdr *msg)
+{
+	memset(msg, 0, sizeof(*msg));
+	if (!uptr)
+		return false;
+	if (falco_copy_from_user_nofault(msg, (const void __user *)uptr, sizeof(*msg))) {
+		r->p->drops_fault++;
+		return false;
+	}
+	return true;
+}
+
+/* sendmsg(fd, msg, flags): res, data, fd, size, tuple. */
+static void falco_fill_sendmsg(struct falco_record *r, unsigned long *args, long ret)
+{
+	struct falco_user_msghdr msg;
+	struct sockaddr_storage ss;
+	bool have_msg, have_dest = false;
+	u32 size = 0;
+
+	have_msg = falco_copy_msghdr(r, args[1], &msg);
+	falco_param_i64(r, ret);
+	if (have_msg)
+		falco_param_iovec(r, msg.msg_iov, msg.msg_iovlen,
+				  ret > 0 ? (unsigned long)ret : 0, &size);
+	else
+		falco_record_empty(r);
+	falco_param_i64(r, (int)args[0]);
+	falco_record_u32(r, size);
+	if (have_msg && msg.msg_name && msg.msg_namelen > 0)
+		have_dest = falco_copy_sockaddr(r, (unsigned long)msg.msg_name,
+						(unsigned long)msg.msg_namelen, &ss);
+	falco_param_socktuple_to(r, (int)args[0], false, have_dest ? &ss : NULL);
+}
+
+/* recvmsg(fd, msg, flags): res, size, data, tuple, msgcontrol, fd. */
+static void falco_fill_recvmsg(struct falco_record *r, unsigned long *args, long ret)
+{
+	struct falco_user_msghdr msg;
+	struct sockaddr_storage ss;
+	bool have_msg, have_src = false;
+	u32 size = 0, space;
+	u8 *size_at;
+
+	have_msg = falco_copy_msghdr(r, args[1], &msg);
+	falco_param_i64(r, ret);
+	/* size comes before data but is only known after walking the iovecs: fill it in. */
+	size_at = falco_record_reserve(r, 4, &space);
+	falco_record_u32(r, 0);
+	if (have_msg)
+		falco_param_iovec(r, msg.msg_iov, msg.msg_iovlen,
+				  ret > 0 ? (unsigned long)ret : 0, &size);
+	else
+		falco_record_empty(r);
+	if (!r->overflow && space >= 4)
+		falco_put_u32(size_at, size);
+	/* After the call msg_namelen is the length of the sender's address. */
+	if (have_msg && ret >= 0 && msg.msg_name && msg.msg_namelen > 0)
+		have_src = falco_copy_sockaddr(r, (unsigned long)msg.msg_name,
+					       (unsigned long)msg.msg_namelen, &ss);
+	falco_param_socktuple_to(r, (int)args[0], true, have_src ? &ss : NULL);
+	falco_record_empty(r); /* msgcontrol: not captured */
+	falco_param_i64(r, (int)args[0]);
 }
 
 static void falco_fill_special(struct falco_record *r, struct falco_scratch *s,
@@ -1157,6 +1579,25 @@ static void falco_fill_special(struct falco_record *r, struct falco_scratch *s,
 		falco_record_u32(r, (args[2] & O_CLOEXEC) ? 4096 : 0);
 		break;
 	}
+	case FILL_PIPE:
+	case FILL_PIPE2:
+		falco_fill_pipe(r, args, ret, sc->fill == FILL_PIPE2);
+		break;
+	case FILL_SOCKETPAIR:
+		falco_fill_socketpair(r, args, ret);
+		break;
+	case FILL_SENDTO:
+		falco_fill_sendto(r, args, ret);
+		break;
+	case FILL_RECVFROM:
+		falco_fill_recvfrom(r, args, ret);
+		break;
+	case FILL_SENDMSG:
+		falco_fill_sendmsg(r, args, ret);
+		break;
+	case FILL_RECVMSG:
+		falco_fill_recvmsg(r, args, ret);
+		break;
 	default:
 		falco_fill_generic(r, sc, args, ret);
 		break;
@@ -1164,6 +1605,24 @@ static void falco_fill_special(struct falco_record *r, struct falco_scratch *s,
 }
 
 /* ---- probes ---- */
+
+/* After publishing a record: wake the reader if it sleeps in poll (see struct falco_ring). */
+static void falco_wake_reader(struct falco_ring *ring)
+{
+	/* Orders the head store before the `waiting` load; pairs with falco_poll's barrier. */
+	smp_mb();
+	if (READ_ONCE(ring->waiting)) {
+		WRITE_ONCE(ring->waiting, 0);
+		irq_work_queue(&ring->wakeup);
+	}
+}
+
+static void falco_wakeup_work(struct irq_work *work)
+{
+	struct falco_ring *ring = container_of(work, struct falco_ring, wakeup);
+
+	wake_up_all(&ring->wq);
+}
 
 static void falco_sys_exit_probe(void *data, struct pt_regs *regs, long ret)
 {
@@ -1194,7 +1653,8 @@ static void falco_sys_exit_probe(void *data, struct pt_regs *regs, long ret)
 				falco_fill_generic(&r, sc, args, ret);
 			else
 				falco_fill_special(&r, &falco_scratch[cpu], sc, args, ret);
-			falco_record_commit(&r);
+			if (!falco_record_commit(&r))
+				falco_wake_reader(ring);
 		}
 	}
 	preempt_enable();
@@ -1221,7 +1681,8 @@ static void falco_proc_exit_probe(void *data, struct task_struct *p)
 			falco_record_u8(&r, (u8)(code & 0x7f));
 			falco_record_u8(&r, (code & 0x80) ? 1 : 0);
 			falco_param_i64(&r, 0); /* reaper_tid: not captured */
-			falco_record_commit(&r);
+			if (!falco_record_commit(&r))
+				falco_wake_reader(ring);
 		}
 	}
 	preempt_enable();
@@ -1313,8 +1774,12 @@ static int falco_release(struct inode *inode, struct file *filp)
 	struct falco_ring *ring = filp->private_data;
 
 	mutex_lock(&falco_lock);
-	if (--falco_open_devices == 0)
+	if (--falco_open_devices == 0) {
+		/* A reader's configuration ends with it: the next one starts from the defaults. */
 		falco_set_capture(false);
+		bitmap_zero(falco_interest, FALCO_INTEREST_BITS);
+		WRITE_ONCE(falco_snaplen, FALCO_SNAPLEN_DEFAULT);
+	}
 	mutex_unlock(&falco_lock);
 	atomic_set(&ring->open, 0);
 	return 0;
@@ -1401,6 +1866,21 @@ static long falco_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	}
 }
 
+/* Readable when the ring holds records the reader has not consumed. */
+static falco_poll_t falco_poll(struct file *filp, poll_table *wait)
+{
+	struct falco_ring *ring = filp->private_data;
+	struct falco_producer *p = &ring->producer;
+
+	poll_wait(filp, &ring->wq, wait);
+	WRITE_ONCE(ring->waiting, 1);
+	/* Orders the `waiting` store before the head load; pairs with falco_wake_reader. */
+	smp_mb();
+	if (smp_load_acquire(&p->prod->head) != READ_ONCE(p->cons->tail))
+		return FALCO_POLLIN;
+	return 0;
+}
+
 static int falco_mmap(struct file *filp, struct vm_area_struct *vma)
 {
 	struct falco_ring *ring = filp->private_data;
@@ -1430,6 +1910,7 @@ static const struct file_operations falco_fops = {
 	.release = falco_release,
 	.unlocked_ioctl = falco_ioctl,
 	.mmap = falco_mmap,
+	.poll = falco_poll,
 	.llseek = noop_llseek,
 };
 
@@ -1468,6 +1949,9 @@ static int falco_ring_alloc(struct falco_ring *ring, unsigned int cpu)
 
 	ring->cpu = cpu;
 	atomic_set(&ring->open, 0);
+	ring->waiting = 0;
+	init_waitqueue_head(&ring->wq);
+	init_irq_work(&ring->wakeup, falco_wakeup_work);
 	ring->nr_pages = 2 + 2 * nr_data;
 	ring->pages = vzalloc(ring->nr_pages * sizeof(*ring->pages));
 	if (!ring->pages)
@@ -1497,6 +1981,10 @@ static void falco_free_all(void)
 	unsigned int i;
 
 	if (falco_rings) {
+		/* No producer runs any more; a wakeup may still be queued. */
+		for (i = 0; i < falco_nr_rings; i++)
+			if (falco_rings[i].pages)
+				irq_work_sync(&falco_rings[i].wakeup);
 		for (i = 0; i < falco_nr_rings; i++)
 			falco_ring_free(&falco_rings[i]);
 		kfree(falco_rings);

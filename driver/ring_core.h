@@ -313,8 +313,10 @@ static inline int falco_record_commit(struct falco_record *r)
 	falco_put_u32(r->base + 16, r->off);
 	p->head += FALCO_RECORD_SPAN(r->off);
 	p->events++;
-	if (r->truncated)
+	if (r->truncated) {
 		p->truncated++;
+		falco_put_u32(r->base + 22, r->nparams | FALCO_RECORD_TRUNCATED);
+	}
 	FALCO_STORE_RELEASE(&p->prod->head, p->head);
 	FALCO_STORE_RELAXED(&p->prod->events, p->events);
 	FALCO_STORE_RELAXED(&p->prod->drops_fault, p->drops_fault);

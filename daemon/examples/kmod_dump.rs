@@ -156,6 +156,9 @@ fn run(args: &Args) -> Result<(), KmodError> {
                 }
             }
             if !line.is_empty() {
+                if source.last_record_truncated() {
+                    line.extend_from_slice(b" [truncated]");
+                }
                 line.push(b'\n');
                 let _ = out.write_all(&line);
             }

@@ -150,6 +150,7 @@ fn check_record(record: &[u8]) -> u64 {
     assert_eq!(h.ts, seq);
     assert_eq!(h.event_type as u64, seq % 500);
     assert_eq!(h.nparams, 4);
+    assert!(!h.truncated);
     assert_eq!(h.len as usize, record.len());
     let p = params(record);
     let total: usize = 26 + 8 + p.iter().map(|v| v.len()).sum::<usize>();
@@ -253,6 +254,10 @@ fn strings_are_cut_at_their_limit_and_counted() {
     };
     assert_eq!(rc, 0);
     let record = consumer.peek().unwrap().unwrap();
+    assert!(
+        RecordHeader::parse(record).unwrap().truncated,
+        "a cut record carries the mark"
+    );
     let p = params(record);
     assert_eq!(p[0], b"/etc/a-\0");
     assert_eq!(p[1], b"/etc/a-\0");
@@ -267,6 +272,7 @@ fn strings_are_cut_at_their_limit_and_counted() {
     };
     assert_eq!(rc, 0);
     let record = consumer.peek().unwrap().unwrap();
+    assert!(!RecordHeader::parse(record).unwrap().truncated);
     let p = params(record);
     assert_eq!(p[0], b"1234567\0");
     assert!(p[2].is_empty());

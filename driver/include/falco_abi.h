@@ -9,7 +9,7 @@
  * Devices: /dev/falco0 .. /dev/falco<N-1>, one per possible CPU, mode 0600.
  * Each device may be open by one file at a time (a second open gets EBUSY): the daemon
  * opens all of them. Capture runs while it is enabled and at least one device is open;
- * closing the last device disables it. The module cannot be unloaded while a device is
+ * closing the last device disables it and resets the interest set (empty) and snaplen. The module cannot be unloaded while a device is
  * open (the char device holds a module reference).
  *
  * Shared memory of one CPU's ring, by mmap offset of the device:
@@ -36,12 +36,16 @@
  *     drops_full; the producer never waits. The producer never trusts tail: a tail that is
  *     ahead of head or more than data_size behind counts as a full ring.
  *   - A new reader should start at tail = head (older records belong to a previous reader).
+ *   - poll(2) on a device reports POLLIN while its ring holds unread records; a reader
+ *     blocked in poll is woken when the producer publishes one (never spin on head).
  *
  * Records use the scap v2 event layout: a packed 26-byte header (u64 ts ns since the
  * epoch, u64 tid, u32 len including the header, u16 event type, u32 nparams), then nparams
  * u16 parameter lengths, then the parameters; event ids and parameter encodings are those
  * of the scap format's newest exit layouts (one record per syscall, at exit), plus
- * PROCEXIT_1_E. Records start at multiples of FALCO_RECORD_ALIGN.
+ * PROCEXIT_1_E. Records start at multiples of FALCO_RECORD_ALIGN. The top bit of nparams
+ * (FALCO_RECORD_TRUNCATED) marks a record with a string or buffer cut at its limit (path
+ * length, argv/env bytes, snaplen); the reader clears it before decoding the record.
  *
  * Interest set: a bitmap indexed by scap event type id (e.g. bit 307 = openat exit,
  * SYSCALL_OPENAT_2_X; bit 186 = PROCEXIT_1_E). The module records only event types whose
@@ -63,6 +67,8 @@
 #define FALCO_RECORD_HEADER_LEN 26
 /* Records start on this alignment; the gap after a record is padding. */
 #define FALCO_RECORD_ALIGN 8
+/* Flag in the header's nparams: a value of this record was cut at its limit. */
+#define FALCO_RECORD_TRUNCATED 0x80000000u
 #define FALCO_RECORD_SPAN(len) \
 	(((__u64)(len) + FALCO_RECORD_ALIGN - 1) & ~(__u64)(FALCO_RECORD_ALIGN - 1))
 

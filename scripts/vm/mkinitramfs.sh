@@ -2,12 +2,13 @@
 # Builds the VM test initramfs for one cached kernel: busybox-static (as /bin/busybox, its
 # applets in /sbin), dash (/bin/sh) and coreutils with their libraries (so the workload runs
 # real programs, not busybox builtins), the virtio modules the results disk needs, our
-# module, the record dumper and tests/vm/guest-init.sh as /init.
+# module, the given programs (in /usr/bin, with their libraries), the files of tests/vm/guest/
+# (in /vm) and tests/vm/guest-init.sh as /init.
 #
-#   scripts/vm/mkinitramfs.sh KREL FALCO_KO DUMPER OUT.cpio.gz
+#   scripts/vm/mkinitramfs.sh KREL FALCO_KO OUT.cpio.gz [PROGRAM...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-krel=${1:?KREL}; ko=${2:?falco.ko}; dumper=${3:?dumper binary}; out=${4:?output}
+krel=${1:?KREL}; ko=${2:?falco.ko}; out=${3:?output}; shift 3
 kroot=.cache/kernels/$krel/root
 stage=$(mktemp -d "${TMPDIR:-/tmp}/falco-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -26,10 +27,16 @@ copy_bin() {
 }
 copy_bin /bin/dash /bin/dash
 ln -s dash "$stage/bin/sh"
-for p in cat touch mv ls sleep true rm echo; do
+for p in cat touch mv ls sleep true rm echo head; do
   copy_bin "$(type -P "$p")" "/usr/bin/$p"
 done
-copy_bin "$dumper" /usr/bin/kmod_dump
+for prog in "$@"; do
+  copy_bin "$prog" "/usr/bin/$(basename "$prog")"
+done
+if [ -d tests/vm/guest ]; then
+  mkdir -p "$stage/vm"
+  cp -r tests/vm/guest/. "$stage/vm/"
+fi
 cp "$ko" "$stage/falco.ko"
 
 # Modules for virtio-blk-pci, dependencies first (load order in /modules/order).

@@ -60,6 +60,21 @@ EXPECT = [
     ("clone/fork exits", r"< (clone|fork|vfork|clone3) res=\d+"),
     ("process exits", r"> procexit status="),
     ("close exits", r"< close res=0 fd=\d+"),
+    ("cd /tmp: chdir with the path", r"< chdir res=0 path=/tmp"),
+    ("a shell pipeline: pipe with both fds and the inode",
+     r"< pipe2? res=0 fd1=\d+ fd2=\d+ ino=[1-9]"),
+    ("a redirection: fcntl duplicates an fd", r"< fcntl res=\d+ fd=\d+ cmd=\S*F_DUPFD"),
+    ("setsid", r"< setsid res=\d+"),
+    ("sendto from an unconnected UDP socket: data, size and the destination tuple",
+     r"< sendto res=9 data=datagram1 fd=\d+ size=9 tuple=127\.0\.0\.1:\d+->127\.0\.0\.1:9999"),
+    ("recvfrom: data and the sender as the tuple's source",
+     r"< recvfrom res=9 data=datagram1 tuple=127\.0\.0\.1:\d+->127\.0\.0\.1:9999 fd=\d+ size=64"),
+    ("sendmsg with two iovecs and an address",
+     r"< sendmsg res=9 data=datagram2 fd=\d+ size=9 tuple=127\.0\.0\.1:\d+->127\.0\.0\.1:9999"),
+    ("recvmsg: size, data and the sender",
+     r"< recvmsg res=9 size=64 data=datagram2 tuple=127\.0\.0\.1:\d+->127\.0\.0\.1:9999"),
+    ("an argv longer than max_args_len is cut and marked",
+     r"< execve res=0 exe=/usr/bin/true args=0123456789.* \[truncated\]$"),
 ]
 for desc, pattern in EXPECT:
     rx = re.compile(pattern)

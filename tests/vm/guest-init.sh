@@ -34,6 +34,11 @@ if [ "$mode" = 600 ]; then pass device-mode-0600; else fail device-mode-0600 "mo
 n=$(ls /dev | grep -c '^falco[0-9]')
 if [ "$n" = "$(nproc)" ] || [ "$n" -ge "$(nproc)" ]; then pass device-per-cpu; else fail device-per-cpu "$n devices for $(nproc) cpus"; fi
 
+# ---- 0. the driver refuses bad ioctls, mappings and a second open ----
+kmod_selftest >/out/selftest.txt 2>&1
+cat /out/selftest.txt >>"$RESULTS"
+grep -q '^PASS mmap-consumer-ok' /out/selftest.txt || fail selftest "$(tail -3 /out/selftest.txt)"
+
 # ---- 1. the workload, recorded by one reader ----
 kmod_dump >/out/dump-main.txt 2>/out/dump-main.err &
 DUMP=$!
@@ -57,10 +62,31 @@ echo hello | nc -w 2 127.0.0.1 8080
 sleep 1
 kill $LISTENER 2>/dev/null
 wait $LISTENER 2>/dev/null
+# cwd, pipes, fd duplication, sessions, datagrams, a cut argv
+echo relative >/tmp/relative-file
+/bin/dash -c 'cd /tmp && cat relative-file >/dev/null'
+/bin/dash -c 'echo piped | cat >/dev/null'
+setsid true
+kmod_selftest --udp 9999 >/out/udp.txt 2>&1 || fail udp-workload "$(cat /out/udp.txt)"
+/bin/dash -c 'a=0123456789; for i in 1 2 3 4 5 6 7 8 9; do a=$a$a; done; /usr/bin/true $a'
 sleep 1
 kill -TERM $DUMP
 wait $DUMP
 echo "main dumper exit $?" >>/out/dump-main.err
+
+# ---- 1b. an idle reader costs (almost) no CPU ----
+kmod_dump --quiet >/dev/null 2>/out/idle.err &
+IDLE=$!
+sleep 2
+t0=$(awk '{print $14 + $15}' /proc/$IDLE/stat)
+sleep 20
+t1=$(awk '{print $14 + $15}' /proc/$IDLE/stat)
+kill -TERM $IDLE
+wait $IDLE
+# USER_HZ is 100 on x86: ticks over 20 s, as a percentage of one CPU.
+pct=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 20 }')
+echo "idle reader CPU: $pct % over 20 s" | tee /out/idle-cpu.txt
+if awk -v p="$pct" 'BEGIN { exit !(p <= 1.0) }'; then pass "idle-cpu-at-most-1%"; else fail "idle-cpu-at-most-1%" "$pct %"; fi
 
 # ---- 2. a reader killed mid-stream; the next one attaches and records ----
 ( while :; do cat /etc/hostname >/dev/null; done ) &
@@ -77,6 +103,31 @@ cat /etc/shadow >/dev/null
 wait $AFTER
 rc=$?
 if [ $rc = 0 ] && grep -q 'name=/etc/shadow' /out/dump-after-kill.txt; then pass reattach-after-sigkill; else fail reattach-after-sigkill "exit $rc: $(cat /out/dump-after-kill.err)"; fi
+
+# ---- 2b. CPU hotplug while recording: a CPU goes away and comes back ----
+if [ -e /sys/devices/system/cpu/cpu1/online ]; then
+	kmod_dump >/out/dump-hotplug.txt 2>/out/dump-hotplug.err &
+	HOT=$!
+	sleep 1
+	echo 0 >/sys/devices/system/cpu/cpu1/online
+	cat /etc/hostname >/dev/null
+	/bin/dash -c 'cat /etc/shadow >/dev/null'
+	echo 1 >/sys/devices/system/cpu/cpu1/online
+	sleep 1
+	taskset 2 /bin/dash -c 'cat /etc/hosts-after-online 2>/dev/null' || true
+	sleep 1
+	kill -TERM $HOT
+	wait $HOT
+	rc=$?
+	online=$(cat /sys/devices/system/cpu/cpu1/online)
+	if [ $rc = 0 ] && [ "$online" = 1 ] && grep -q 'name=/etc/hosts-after-online' /out/dump-hotplug.txt; then
+		pass cpu-hotplug-offline-online
+	else
+		fail cpu-hotplug-offline-online "exit $rc, online=$online: $(cat /out/dump-hotplug.err)"
+	fi
+else
+	fail cpu-hotplug-offline-online "no /sys/devices/system/cpu/cpu1/online"
+fi
 
 # ---- 3. insmod/rmmod cycles with the storm running and a reader in each cycle ----
 check rmmod-before-cycles rmmod falco

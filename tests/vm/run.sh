@@ -15,8 +15,8 @@ kernels=("$@")
 scripts/vm/fetch-kernels.sh "${kernels[@]}" 6.12 >/dev/null
 echo "== module build against 6.12 headers (compile test)"
 scripts/vm/build-module.sh 6.12 >/dev/null
-cargo build --release -p falco --example kmod_dump
-dumper=$ROOT/target/release/examples/kmod_dump
+cargo build --release -p falco --example kmod_dump --example kmod_selftest
+progs=("$ROOT/target/release/examples/kmod_dump" "$ROOT/target/release/examples/kmod_selftest")
 
 status=0
 for k in "${kernels[@]}"; do
@@ -25,7 +25,7 @@ for k in "${kernels[@]}"; do
   ko=$(scripts/vm/build-module.sh "$k")
   work=$ROOT/.cache/vm-results/$krel
   rm -rf "$work" && mkdir -p "$work/out"
-  scripts/vm/mkinitramfs.sh "$krel" "$ko" "$dumper" "$work/initrd.cpio.gz"
+  scripts/vm/mkinitramfs.sh "$krel" "$ko" "$work/initrd.cpio.gz" "${progs[@]}"
   truncate -s 512M "$work/results.img"
   start=$(date +%s)
   set +e

@@ -1,7 +1,7 @@
 //! The live source: opens the kernel module's devices (`/dev/falco0..N-1`, one per CPU),
 //! maps every CPU's ring, configures capture (interest set, snaplen) by ioctl and returns
-//! records merged across CPUs in timestamp order. Idle waiting is a bounded sleep, never a
-//! spin.
+//! records merged across CPUs in timestamp order. Idle waiting is poll(2) on the devices,
+//! woken by the driver when records arrive: never a spin.
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -13,6 +13,11 @@ use std::time::{Duration, Instant};
 use super::abi::{self, falco_interest, falco_ring_info, falco_stats};
 use super::ring::{RecordHeader, RingConsumer, RingCorruption, RingCounters};
 
+/// The pause after delivering records before the reader waits for more: long enough to
+/// batch a busy system's records (an 8 MiB ring holds far more than 2 ms of them), short
+/// enough for alerts to stay prompt.
+pub const BATCH_NAP: Duration = Duration::from_millis(2);
+
 /// How to open the live source.
 #[derive(Debug, Clone)]
 pub struct KmodOptions {
@@ -20,7 +25,8 @@ pub struct KmodOptions {
     pub device_dir: PathBuf,
     /// Bytes of I/O buffers copied into records (None: the module's default).
     pub snaplen: Option<u32>,
-    /// Longest single sleep while waiting for records.
+    /// Longest single poll(2) while waiting for records (the driver wakes the reader when
+    /// a record arrives; this bounds the wait should a wakeup ever be missed).
     pub max_idle_sleep: Duration,
 }
 
@@ -29,7 +35,7 @@ impl Default for KmodOptions {
         KmodOptions {
             device_dir: PathBuf::from("/dev"),
             snaplen: None,
-            max_idle_sleep: Duration::from_millis(10),
+            max_idle_sleep: Duration::from_secs(1),
         }
     }
 }
@@ -82,6 +88,107 @@ pub struct KmodStats {
     pub corrupt: u64,
     /// Records handed out by `next_record`.
     pub delivered: u64,
+}
+
+impl KmodStats {
+    /// Events lost, as Falco's drop monitor counts them (`syscall_event_drops`): records the
+    /// driver could not write. Failed user-memory reads are not drops: the record arrives
+    /// with an empty parameter.
+    pub fn drops(&self) -> u64 {
+        self.drops_full
+    }
+}
+
+/// Event type names the state tracker follows whatever the rules need: process lifecycle,
+/// every call that creates, duplicates or closes an fd, the cwd, credentials and sessions.
+/// Without them thread and fd tables (proc.*, fd.*, user.*) go stale.
+pub const STATE_EVENT_NAMES: &[&str] = &[
+    "clone",
+    "fork",
+    "vfork",
+    "clone3",
+    "execve",
+    "execveat",
+    "procexit",
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "close",
+    "dup",
+    "dup2",
+    "dup3",
+    "fcntl",
+    "socket",
+    "socketpair",
+    "connect",
+    "accept",
+    "accept4",
+    "bind",
+    "pipe",
+    "pipe2",
+    "eventfd",
+    "eventfd2",
+    "signalfd",
+    "signalfd4",
+    "timerfd_create",
+    "inotify_init",
+    "inotify_init1",
+    "epoll_create",
+    "epoll_create1",
+    "userfaultfd",
+    "memfd_create",
+    "chdir",
+    "fchdir",
+    "chroot",
+    "setuid",
+    "setgid",
+    "setresuid",
+    "setresgid",
+    "setreuid",
+    "setregid",
+    "setsid",
+];
+
+/// What [`KmodSource::set_interest_for`] configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterestReport {
+    /// Event type ids the driver now records (sorted).
+    pub recorded: Vec<u16>,
+    /// Event type names the caller asked for that this driver cannot record (sorted): rules
+    /// on them never match with the live source.
+    pub unavailable: Vec<&'static str>,
+}
+
+/// Maps the event type ids a caller wants (any direction or layout version, as rules name
+/// them: `evt.type=open` means ids 2, 3 and the old versions) to the ids of `supported`
+/// with the same event name, the driver records each syscall once, at exit. With
+/// `with_state`, the names of [`STATE_EVENT_NAMES`] are added.
+pub fn interest_for(supported: &[u16], wanted: &[u16], with_state: bool) -> InterestReport {
+    use crate::event::table;
+    let mut names: Vec<&'static str> = wanted.iter().map(|&id| table::name_of(id)).collect();
+    if with_state {
+        names.extend(STATE_EVENT_NAMES.iter().copied());
+    }
+    names.sort_unstable();
+    names.dedup();
+    let mut recorded: Vec<u16> = supported
+        .iter()
+        .copied()
+        .filter(|&id| names.binary_search(&table::name_of(id)).is_ok())
+        .collect();
+    recorded.sort_unstable();
+    recorded.dedup();
+    let recorded_names: std::collections::HashSet<&str> =
+        recorded.iter().map(|&id| table::name_of(id)).collect();
+    let unavailable = names
+        .into_iter()
+        .filter(|n| !recorded_names.contains(n))
+        .collect();
+    InterestReport {
+        recorded,
+        unavailable,
+    }
 }
 
 /// A memory mapping, unmapped on drop.
@@ -159,7 +266,13 @@ pub struct KmodSource {
     handed_out: Option<usize>,
     corrupt: u64,
     delivered: u64,
+    truncated_delivered: u64,
     max_idle_sleep: Duration,
+    /// Copy of the last record handed out when it carried the truncation flag (cleared).
+    scratch: Vec<u8>,
+    last_truncated: bool,
+    /// Records were delivered since the last wait (see [`KmodSource::wait`]).
+    active: bool,
 }
 
 fn ioctl_ptr<T>(
@@ -249,6 +362,10 @@ impl KmodSource {
             handed_out: None,
             corrupt: 0,
             delivered: 0,
+            truncated_delivered: 0,
+            scratch: Vec::with_capacity(4096),
+            last_truncated: false,
+            active: false,
             max_idle_sleep: opts.max_idle_sleep.max(Duration::from_millis(1)),
         };
         if let Some(snaplen) = opts.snaplen {
@@ -413,6 +530,28 @@ impl KmodSource {
         Ok(left_out)
     }
 
+    /// Records what the rules need: `wanted` are event type ids as the engine computes them
+    /// from the rules (`Engine::interest_set`), in any direction or version; each is mapped
+    /// by name to what the driver records (see [`interest_for`]), plus the state tracker's
+    /// needs when `with_state`. Returns what was set and which names the driver lacks.
+    pub fn set_interest_for(
+        &mut self,
+        wanted: &[u16],
+        with_state: bool,
+    ) -> Result<InterestReport, KmodError> {
+        let report = interest_for(&self.supported()?, wanted, with_state);
+        let mut interest = interest_bitmap(&report.recorded)?;
+        let (file, path) = self.control();
+        ioctl_ptr(
+            file,
+            path,
+            abi::IOCTL_SET_INTEREST,
+            &mut interest,
+            "set-interest ioctl",
+        )?;
+        Ok(report)
+    }
+
     /// Bytes of I/O buffers copied into records.
     pub fn set_snaplen(&mut self, snaplen: u32) -> Result<(), KmodError> {
         if snaplen == 0 || snaplen > abi::FALCO_SNAPLEN_MAX {
@@ -442,8 +581,11 @@ impl KmodSource {
     }
 
     /// The next record in timestamp order across CPUs, or `None` when every ring is empty
-    /// right now. The slice (scap v2 event layout) stays valid until the next call.
+    /// right now. The slice (scap v2 event layout) stays valid until the next call. A record
+    /// the driver marked as truncated comes out with the mark cleared (a copy, so the
+    /// shared ring is never written); [`KmodSource::last_record_truncated`] tells.
     pub fn next_record(&mut self) -> Option<&[u8]> {
+        self.last_truncated = false;
         if let Some(i) = self.handed_out.take() {
             let cpu = &mut self.cpus[i];
             if let Some((_, len)) = cpu.pending.take() {
@@ -464,11 +606,28 @@ impl KmodSource {
         let (_, i) = best?;
         self.handed_out = Some(i);
         self.delivered += 1;
-        match self.cpus[i].ring.peek() {
-            Ok(Some(record)) => Some(record),
+        self.active = true;
+        let record = match self.cpus[i].ring.peek() {
+            Ok(Some(record)) => record,
             // `refill` validated this record and only the consumer moves the tail.
-            _ => None,
+            _ => return None,
+        };
+        if record[25] & 0x80 == 0 {
+            return Some(record);
         }
+        // FALCO_RECORD_TRUNCATED is the top bit of the little-endian nparams (byte 25).
+        self.scratch.clear();
+        self.scratch.extend_from_slice(record);
+        self.scratch[25] &= 0x7f;
+        self.last_truncated = true;
+        self.truncated_delivered += 1;
+        Some(&self.scratch)
+    }
+
+    /// Whether the record last returned by [`KmodSource::next_record`] had a value (path,
+    /// argv, environment, I/O data) cut at the driver's limit.
+    pub fn last_record_truncated(&self) -> bool {
+        self.last_truncated
     }
 
     fn refill(&mut self, i: usize) {
@@ -494,12 +653,25 @@ impl KmodSource {
             .any(|c| c.pending.is_some() || c.ring.has_data())
     }
 
-    /// Sleeps until a record is ready or `timeout` passed; returns whether one is ready.
-    /// Sleeps grow from 1 ms to `max_idle_sleep`, so an idle reader wakes at most about a
-    /// hundred times a second and never spins.
+    /// Blocks until a record is ready or `timeout` passed; returns whether one is ready.
+    ///
+    /// Right after records were delivered the reader takes one short nap ([`BATCH_NAP`]):
+    /// under load the rings fill meanwhile and are drained in batches, and producers never
+    /// pay for waking the reader. When a nap brings nothing, the reader sleeps in poll(2)
+    /// on every device and the driver wakes it when a record lands, so an idle reader costs
+    /// no CPU and never spins. Each poll is bounded by `max_idle_sleep` (a safety net
+    /// should a wakeup be missed).
     pub fn wait(&mut self, timeout: Duration) -> bool {
         let start = Instant::now();
-        let mut step = Duration::from_millis(1);
+        let mut fds: Vec<libc::pollfd> = self
+            .cpus
+            .iter()
+            .map(|c| libc::pollfd {
+                fd: c.file.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
         loop {
             if self.has_data() {
                 return true;
@@ -508,8 +680,19 @@ impl KmodSource {
             if elapsed >= timeout {
                 return false;
             }
-            std::thread::sleep(step.min(timeout - elapsed));
-            step = (step * 2).min(self.max_idle_sleep);
+            if std::mem::take(&mut self.active) {
+                std::thread::sleep(BATCH_NAP.min(timeout - elapsed));
+                continue;
+            }
+            let step = (timeout - elapsed).min(self.max_idle_sleep);
+            // Round up so a sub-millisecond remainder still sleeps.
+            let ms = step.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+            // SAFETY: `fds` is a valid array of pollfd for the duration of the call.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+            if rc < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                // poll itself failed (it cannot for valid fds): fall back to a plain sleep.
+                std::thread::sleep(step);
+            }
         }
     }
 
@@ -568,6 +751,35 @@ mod tests {
             interest_bitmap(&[512]),
             Err(KmodError::EventIdRange { id: 512, .. })
         ));
+    }
+
+    #[test]
+    fn interest_maps_rule_ids_by_name_to_what_the_driver_records() {
+        use crate::event::table;
+        // What the driver reports for open, openat, execve, close, read and procexit.
+        let supported = [3u16, 5, 7, 186, 293, 307];
+        let wanted: Vec<u16> = ["open", "openat", "ptrace"]
+            .iter()
+            .flat_map(|n| table::ids_for_name(n))
+            .collect();
+        let r = interest_for(&supported, &wanted, false);
+        assert_eq!(r.recorded, vec![3, 307]);
+        assert_eq!(r.unavailable, vec!["ptrace"]);
+        // The state tracker's needs come on top; read (7) is asked by nobody.
+        let r = interest_for(&supported, &table::ids_for_name("open"), true);
+        assert_eq!(r.recorded, vec![3, 5, 186, 293, 307]);
+        assert!(r.unavailable.contains(&"clone"));
+        assert!(!r.recorded.contains(&7));
+    }
+
+    #[test]
+    fn state_event_names_are_event_names() {
+        for name in STATE_EVENT_NAMES {
+            assert!(
+                crate::event::table::is_known_name(name),
+                "{name} is not an event name"
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,10 @@
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::abi::{falco_ring_consumer, falco_ring_producer, record_span, FALCO_RECORD_HEADER_LEN};
+use super::abi::{
+    falco_ring_consumer, falco_ring_producer, record_span, FALCO_RECORD_HEADER_LEN,
+    FALCO_RECORD_TRUNCATED,
+};
 
 /// Counters the producer keeps for one ring (cumulative since the ring was created).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -200,19 +203,23 @@ pub struct RecordHeader {
     pub len: u32,
     pub event_type: u16,
     pub nparams: u32,
+    /// The producer cut a value of this record at its limit (`FALCO_RECORD_TRUNCATED`).
+    pub truncated: bool,
 }
 
 impl RecordHeader {
     /// Reads the header of `record`; `None` if it is shorter than a header.
     pub fn parse(record: &[u8]) -> Option<RecordHeader> {
         let h = record.get(..FALCO_RECORD_HEADER_LEN as usize)?;
+        let nparams = u32::from_le_bytes([h[22], h[23], h[24], h[25]]);
         let u64_at = |o: usize| u64::from_le_bytes(h[o..o + 8].try_into().unwrap_or([0; 8]));
         Some(RecordHeader {
             ts: u64_at(0),
             tid: u64_at(8),
             len: u32::from_le_bytes([h[16], h[17], h[18], h[19]]),
             event_type: u16::from_le_bytes([h[20], h[21]]),
-            nparams: u32::from_le_bytes([h[22], h[23], h[24], h[25]]),
+            nparams: nparams & !FALCO_RECORD_TRUNCATED,
+            truncated: nparams & FALCO_RECORD_TRUNCATED != 0,
         })
     }
 }

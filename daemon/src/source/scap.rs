@@ -398,6 +398,39 @@ impl Reader {
         Reader::from_reader(input, name)
     }
 
+    /// A reader with the given tables and no events (the live system's snapshot, see
+    /// [`super::procfs`]): `next_event` returns `None` at once.
+    pub fn from_tables(
+        name: String,
+        machine: MachineInfo,
+        users: Vec<UserEntry>,
+        groups: Vec<GroupEntry>,
+        threads: Vec<ThreadEntry>,
+        fds: Vec<FdEntry>,
+    ) -> Reader {
+        Reader {
+            input: Box::new(std::io::empty()),
+            path: name,
+            offset: 0,
+            block: Vec::new(),
+            block_type: 0,
+            block_offset: 0,
+            pending_event_block: false,
+            event: Vec::new(),
+            cpu: 0,
+            flags: 0,
+            new_section: false,
+            machine: Some(machine),
+            interfaces: Vec::new(),
+            users,
+            groups,
+            threads,
+            fds,
+            version: (1, 2),
+            stats: ReaderStats::default(),
+        }
+    }
+
     /// Reads a capture from any byte stream (already decompressed); `name` is used in errors.
     pub fn from_reader(input: Box<dyn BufRead + Send>, name: String) -> Result<Reader, ScapError> {
         let mut r = Reader {
