@@ -5,6 +5,9 @@
 #   FALCO_VERSION=0.1.1 scripts/package.sh   another version (the upgrade test uses it)
 #   FALCO_BINARY=path scripts/package.sh     package this binary, do not run cargo
 #   FALCO_DIST=dir scripts/package.sh        write the packages there instead of dist/
+#   FALCO_CONFIG_FILE=f FALCO_RULES_FILE=f    ship these instead of packaging/falco.yaml and
+#                                             packaging/rules/falco_rules.yaml (the upgrade
+#                                             tests ship changed ones)
 #
 # The module sources come from driver/ and dkms.conf at the repository root and
 # are installed to /usr/src/falco-<version>/ with the same layout, so dkms.conf
@@ -21,6 +24,8 @@ esac
 DIST=${FALCO_DIST:-$ROOT/dist}
 WORK=$ROOT/build/package/$VERSION
 DRIVER_TREE=${FALCO_DRIVER_TREE:-$ROOT}
+CONFIG_FILE=${FALCO_CONFIG_FILE:-$ROOT/packaging/falco.yaml}
+RULES_FILE=${FALCO_RULES_FILE:-$ROOT/packaging/rules/falco_rules.yaml}
 MAINTAINER="Falco reimplementation developers <packages@falco-rs.invalid>"
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 
@@ -74,13 +79,9 @@ stage() {
 	chmod 0755 "$dir/usr/bin/falco"
 	subst packaging/falco-driver-loader >"$dir/usr/bin/falco-driver-loader"
 	chmod 0755 "$dir/usr/bin/falco-driver-loader"
-	install -m 0644 packaging/falco.yaml packaging/falco_rules.local.yaml "$dir/etc/falco/"
-	# The default rules are written separately; until they exist, a starter set.
-	if [ -f packaging/rules/falco_rules.yaml ]; then
-		install -m 0644 packaging/rules/falco_rules.yaml "$dir/etc/falco/falco_rules.yaml"
-	else
-		install -m 0644 packaging/falco_rules.placeholder.yaml "$dir/etc/falco/falco_rules.yaml"
-	fi
+	install -m 0644 "$CONFIG_FILE" "$dir/etc/falco/falco.yaml"
+	install -m 0644 "$RULES_FILE" "$dir/etc/falco/falco_rules.yaml"
+	install -m 0644 packaging/falco_rules.local.yaml "$dir/etc/falco/"
 	install -m 0644 logrotate/falco "$dir/etc/logrotate.d/falco"
 	install -m 0644 systemd/falco.service "$dir/$unitdir/falco.service"
 	for file in packaging/man/*.8; do
@@ -88,8 +89,11 @@ stage() {
 	done
 	src=$dir/usr/src/falco-$VERSION
 	install -d -m 0755 "$src"
+	# driver/userspace/ is the ring code compiled into the daemon's tests, not
+	# part of the module DKMS builds.
 	(cd "$DRIVER_TREE" && { git ls-files -co --exclude-standard -- dkms.conf driver 2>/dev/null ||
 		find dkms.conf driver -type f ! -name '*.o' ! -name '*.ko' ! -name '.*'; }) |
+		grep -v '^driver/userspace/' |
 		while IFS= read -r file; do
 			[ -f "$DRIVER_TREE/$file" ] || continue
 			if [ -x "$DRIVER_TREE/$file" ] && head -c2 "$DRIVER_TREE/$file" | grep -q '#!'; then

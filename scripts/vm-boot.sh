@@ -6,6 +6,8 @@
 # the kernel printed a WARN, BUG, oops or panic.
 #
 #   scripts/vm-boot.sh IMAGE_DIR LOG [TIMEOUT_SECONDS] [MEMORY_MB]
+#   VM_APPEND="key=value ..." scripts/vm-boot.sh ...   more kernel command line
+#                                (e.g. what a ConditionKernelCommandLine= unit tests)
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 IMAGE_DIR LOG [TIMEOUT] [MEMORY_MB]" >&2; exit 2; }
 dir=$1 log=$2 timeout=${3:-600} memory=${4:-1024}
@@ -18,7 +20,7 @@ status=0
 timeout --foreground "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
 	-nographic -no-reboot -snapshot -nic none \
 	-kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
-	-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic loglevel=5" \
+	-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic loglevel=5${VM_APPEND:+ $VM_APPEND}" \
 	-drive "file=$dir/image.ext4,format=raw,if=virtio" </dev/null >"$log" 2>&1 || status=$?
 if [ "$status" = 124 ]; then
 	echo "vm-boot: the guest did not power off within ${timeout}s (console: $log)" >&2

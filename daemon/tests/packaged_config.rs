@@ -1,7 +1,8 @@
 //! The configuration the packages install (packaging/falco.yaml) loads with no
 //! warning, and agrees with the other packaged files: the logrotate config
 //! rotates the file the file output writes, the unit's pidfile is the one the
-//! logrotate script signals.
+//! logrotate script signals; the packaged rules are well-formed and the
+//! commented examples of falco_rules.local.yaml name what they really contain.
 
 use std::path::{Path, PathBuf};
 
@@ -81,16 +82,89 @@ fn unit_pidfile_is_the_one_logrotate_reads() {
     assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
 }
 
+/// The packaged rules file as YAML items (no rules engine involved: the names
+/// and the shape only).
+fn packaged_rules() -> Vec<serde_json::Value> {
+    serde_saphyr::from_str(&read("packaging/rules/falco_rules.yaml")).unwrap()
+}
+
+fn names_of(items: &[serde_json::Value], kind: &str) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|item| item.get(kind)?.as_str().map(str::to_owned))
+        .collect()
+}
+
 #[test]
-fn packaged_rules_and_local_examples_are_yaml() {
-    // The local file is all comments: it must still be a valid (empty) document.
-    let local = read("packaging/falco_rules.local.yaml");
-    assert!(local
+fn packaged_rules_are_complete_items_with_unique_names() {
+    let items = packaged_rules();
+    let rules = names_of(&items, "rule");
+    assert!(rules.len() >= 10, "only {} rules", rules.len());
+    for item in items.iter().filter(|item| item.get("rule").is_some()) {
+        for key in ["desc", "condition", "output", "priority", "tags"] {
+            assert!(
+                item.get(key).is_some(),
+                "rule {:?} has no {key}",
+                item["rule"]
+            );
+        }
+    }
+    for kind in ["rule", "macro", "list"] {
+        let mut names = names_of(&items, kind);
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "a {kind} name is defined twice");
+    }
+}
+
+/// The commented examples of falco_rules.local.yaml, uncommented: the lines
+/// that are YAML ("# - ..." items and "#   ..." continuations), not the prose.
+fn local_examples() -> String {
+    read("packaging/falco_rules.local.yaml")
         .lines()
-        .all(|l| l.trim().is_empty() || l.starts_with('#')));
-    let placeholder = read("packaging/falco_rules.placeholder.yaml");
+        .filter_map(|line| line.strip_prefix("# "))
+        .filter(|line| line.starts_with("- ") || line.starts_with("  "))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+#[test]
+fn local_rules_file_is_all_comments_and_its_examples_fit_the_packaged_rules() {
+    let local = read("packaging/falco_rules.local.yaml");
     assert!(
-        placeholder.contains("- rule:"),
-        "the placeholder rules file has no rule"
+        local
+            .lines()
+            .all(|l| l.trim().is_empty() || l.starts_with('#')),
+        "falco_rules.local.yaml must ship with everything commented out"
     );
+    let examples: Vec<serde_json::Value> = serde_saphyr::from_str(&local_examples()).unwrap();
+    assert!(examples.len() >= 6, "only {} examples", examples.len());
+    let packaged = packaged_rules();
+    let mut overrides = 0;
+    for example in &examples {
+        let Some(what) = example.get("override").and_then(|o| o.as_object()) else {
+            continue;
+        };
+        overrides += 1;
+        let (kind, name) = ["rule", "macro", "list"]
+            .into_iter()
+            .find_map(|kind| Some((kind, example.get(kind)?.as_str()?)))
+            .unwrap_or_else(|| panic!("example without rule/macro/list: {example}"));
+        assert!(
+            names_of(&packaged, kind).iter().any(|n| n == name),
+            "example overrides {kind} {name:?}, which falco_rules.yaml does not define"
+        );
+        for (key, how) in what {
+            assert!(
+                example.get(key).is_some(),
+                "{name}: override of {key} without a {key} value"
+            );
+            assert!(
+                matches!(how.as_str(), Some("append" | "replace")),
+                "{name}: {how}"
+            );
+        }
+    }
+    assert!(overrides >= 5, "only {overrides} override examples");
 }

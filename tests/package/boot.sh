@@ -11,18 +11,13 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 [ $# = 1 ] || die "usage: $0 PACKAGE.deb"
 DEB=$1
-guest=$ROOT/tests/package/guest
-image=$ROOT/.cache/vm/falco-boot
 console=$SCRATCH/boot-console.log
 
 log "building the test image"
-"$ROOT/scripts/vm-image.sh" --out "$image" --deb "$DEB" \
-	--file "$guest/falco-boot-check=/usr/local/sbin/falco-boot-check" \
-	--file "$guest/falco-boot-check.service=/etc/systemd/system/falco-boot-check.service" \
-	--enable falco-boot-check.service
+image=$(falco_image "$DEB")
 log "booting it (qemu TCG; a few minutes)"
 start=$SECONDS
-"$ROOT/scripts/vm-boot.sh" "$image" "$console" "${BOOT_TIMEOUT:-900}" ||
+VM_APPEND=falco_guest=check "$ROOT/scripts/vm-boot.sh" "$image" "$console" "${BOOT_TIMEOUT:-900}" ||
 	{ tail -60 "$console"; die "the booted-system test did not complete"; }
 log "guest powered off after $((SECONDS - start)) s"
 pass "no kernel WARN, BUG or oops on the console"

@@ -93,12 +93,20 @@ pass "/usr/bin/falco runs in the installed system"
 echo "# local change kept across upgrades" >>"$root/etc/falco/falco.yaml"
 modified=$(sha256sum <"$root/etc/falco/falco.yaml")
 log "dpkg -i $(basename "$NEW_DEB") (upgrade)"
-in_root dpkg -i /tmp/new.deb </dev/null >"$SCRATCH/deb-upgrade.log" 2>&1 || {
+# The new version changes both falco.yaml and falco_rules.yaml. Without a
+# terminal dpkg cannot ask about the edited falco.yaml: --force-confold keeps it,
+# as unattended upgrades and `apt-get -o Dpkg::Options::=--force-confold` do.
+in_root dpkg -i --force-confdef --force-confold /tmp/new.deb </dev/null >"$SCRATCH/deb-upgrade.log" 2>&1 || {
 	cat "$SCRATCH/deb-upgrade.log"
 	die "upgrade failed"
 }
 [ "$(sha256sum <"$root/etc/falco/falco.yaml")" = "$modified" ] || die "the upgrade replaced the modified falco.yaml"
-pass "upgrade $old_version -> $new_version kept the modified /etc/falco/falco.yaml"
+grep -qx "# changed in $new_version" "$root/etc/falco/falco.yaml.dpkg-dist" ||
+	die "the new version's falco.yaml was not left as falco.yaml.dpkg-dist"
+pass "upgrade $old_version -> $new_version kept the modified /etc/falco/falco.yaml (new one: falco.yaml.dpkg-dist)"
+grep -qx "# changed in $new_version" "$root/etc/falco/falco_rules.yaml" ||
+	die "the upgrade did not update the unmodified falco_rules.yaml"
+pass "upgrade updated the unmodified /etc/falco/falco_rules.yaml"
 status=$(in_root dkms status -m falco)
 echo "$status"
 for k in "$kernel61" "$kernel510"; do

@@ -76,3 +76,19 @@ extract_root() {
 
 # Kernel releases whose image is in the root.
 image_kernels() { ls "$1/lib/modules" | while read -r k; do if [ -e "$1/boot/vmlinuz-$k" ]; then echo "$k"; fi; done; }
+
+# falco_image DEB: builds (or finds, cached by content) the bookworm image with
+# DEB installed and both guest programs of tests/package/guest: the booted-system
+# check and the demo. The kernel command line picks one (VM_APPEND=falco_guest=
+# check or demo for scripts/vm-boot.sh). Prints the image directory.
+falco_image() {
+	local deb=$1 guest=$ROOT/tests/package/guest image=$ROOT/.cache/vm/falco-boot
+	"$ROOT/scripts/vm-image.sh" --out "$image" --deb "$deb" \
+		--file "$guest/falco-boot-check=/usr/local/sbin/falco-boot-check" \
+		--file "$guest/falco-boot-check.service=/etc/systemd/system/falco-boot-check.service" \
+		--file "$guest/falco-demo=/usr/local/sbin/falco-demo" \
+		--file "$guest/falco-demo.service=/etc/systemd/system/falco-demo.service" \
+		--enable falco-boot-check.service --enable falco-demo.service >&2 ||
+		die "could not build the VM image"
+	printf '%s\n' "$image"
+}

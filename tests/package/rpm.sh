@@ -91,7 +91,12 @@ rpm_root -Uvh --nodeps "$NEW_RPM" >"$SCRATCH/rpm-upgrade.log" 2>&1 || {
 	die "rpm -U failed"
 }
 [ "$(sha256sum <"$root/etc/falco/falco.yaml")" = "$modified" ] || die "the upgrade replaced the modified falco.yaml"
-pass "upgrade $old_version -> $new_version kept the modified /etc/falco/falco.yaml"
+grep -qx "# changed in $new_version" "$root/etc/falco/falco.yaml.rpmnew" ||
+	die "the new version's falco.yaml was not left as falco.yaml.rpmnew"
+pass "upgrade $old_version -> $new_version kept the modified /etc/falco/falco.yaml (new one: falco.yaml.rpmnew)"
+grep -qx "# changed in $new_version" "$root/etc/falco/falco_rules.yaml" ||
+	die "the upgrade did not update the unmodified falco_rules.yaml"
+pass "upgrade updated the unmodified /etc/falco/falco_rules.yaml"
 status=$(in_root dkms status -m falco)
 echo "$status"
 for k in $kernels; do

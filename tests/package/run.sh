@@ -10,21 +10,19 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/package/lib.sh
 
-if [ -f dkms.conf ] && [ -d driver ]; then
-	export FALCO_DRIVER_TREE=$ROOT
-else
-	# Until the kernel module and its dkms.conf are in the tree, the packaging is
-	# exercised with a fixture module of the same name (tests/package/fixture-driver).
-	echo "NOTE: no dkms.conf at the repository root: packaging with tests/package/fixture-driver"
-	export FALCO_DRIVER_TREE=$ROOT/tests/package/fixture-driver
-fi
-
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version *= *"\(.*\)"/\1/p' Cargo.toml)
 upgrade=$version+upgradetest
 log "building falco $version packages"
 scripts/package.sh >/dev/null
 log "building falco $upgrade packages (upgrade tests)"
+# The next version ships a changed falco.yaml and falco_rules.yaml, as a real
+# release would: the tests check an edited falco.yaml is kept and an unedited
+# falco_rules.yaml is updated.
+mkdir -p "$SCRATCH/next"
+{ cat packaging/falco.yaml; echo "# changed in $upgrade"; } >"$SCRATCH/next/falco.yaml"
+{ cat packaging/rules/falco_rules.yaml; echo "# changed in $upgrade"; } >"$SCRATCH/next/falco_rules.yaml"
 FALCO_VERSION=$upgrade FALCO_DIST=$SCRATCH/dist FALCO_BINARY=${CARGO_TARGET_DIR:-$ROOT/target}/release/falco \
+	FALCO_CONFIG_FILE=$SCRATCH/next/falco.yaml FALCO_RULES_FILE=$SCRATCH/next/falco_rules.yaml \
 	scripts/package.sh >/dev/null
 
 deb=dist/falco_${version}_amd64.deb
