@@ -54,6 +54,35 @@ out=$(PATH=$fake/bin:/usr/bin:/bin FALCO_DRIVER_VERSION=9.9.9 FALCO_MODULES_ROOT
 # /usr/sbin (where dkms lives) is not on this PATH.
 expect 0 "dkms is not installed" "--install-all without dkms succeeds and says what to install"
 
+# --load passes the configured ring size (engine.kmod.buf_size_preset, the last
+# one of falco.yaml and config.d/) to modprobe as ring_bytes.
+printf '#!/bin/sh\necho "$*" >"%s/modprobe.args"\n' "$fake" >"$fake/bin/modprobe"
+chmod +x "$fake/bin/modprobe"
+mkdir -p "$fake/config.d"
+load_args() { # load_args: modprobe's arguments for --load with $fake/falco.yaml and config.d
+	rm -f "$fake/modprobe.args"
+	PATH=$fake/bin:$PATH FALCO_SYSFS_MODULE=$fake/no-module FALCO_CONFIG_FILE=$fake/falco.yaml \
+		FALCO_CONFIG_DIR=$fake/config.d "$loader" --load >/dev/null 2>"$fake/load.err" || die "--load failed: $(cat "$fake/load.err")"
+	cat "$fake/modprobe.args"
+}
+cp "$ROOT/packaging/falco.yaml" "$fake/falco.yaml"
+[ "$(load_args)" = "falco ring_bytes=8388608" ] || die "packaged falco.yaml (preset 4): modprobe $(load_args)"
+pass "--load with the packaged falco.yaml: modprobe falco ring_bytes=8388608 (preset 4 = 8 MiB)"
+sed -i 's/^    buf_size_preset: 4$/    buf_size_preset: 6   # larger/' "$fake/falco.yaml"
+grep -q 'buf_size_preset: 6' "$fake/falco.yaml" || die "test setup: no kmod buf_size_preset line in falco.yaml"
+[ "$(load_args)" = "falco ring_bytes=33554432" ] || die "preset 6: modprobe $(load_args)"
+printf 'engine:\n  kind: kmod\n  kmod:\n    drop_failed_exit: true\n    buf_size_preset: 2\n  ebpf:\n    buf_size_preset: 9\n' \
+	>"$fake/config.d/50-ring.yaml"
+[ "$(load_args)" = "falco ring_bytes=2097152" ] || die "config.d preset 2: modprobe $(load_args)"
+pass "--load follows buf_size_preset edits, config.d overriding falco.yaml (preset 6 = 32 MiB, 2 = 2 MiB)"
+printf 'engine:\n  kmod:\n    buf_size_preset: 11\n' >"$fake/config.d/60-bad.yaml"
+[ "$(load_args)" = "falco" ] || die "invalid preset: modprobe $(load_args)"
+grep -q 'expected 1 to 10' "$fake/load.err" || die "invalid preset: no message"
+pass "--load with an invalid buf_size_preset: module default and a message"
+rm -f "$fake/falco.yaml" "$fake/config.d/"*
+[ "$(load_args)" = "falco" ] || die "no configuration: modprobe $(load_args)"
+pass "--load without configuration: modprobe falco (module default)"
+
 status=0
 out=$("$loader" --bogus 2>&1) || status=$?
 [ "$status" = 2 ] || die "unknown argument: exit $status, expected 2"
