@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use falco::config::{Config, EngineKind};
+use falco::priority::Priority;
+use falco::rules::{load_contents, LoadOptions};
 
 fn repo_file(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -167,4 +169,37 @@ fn local_rules_file_is_all_comments_and_its_examples_fit_the_packaged_rules() {
         }
     }
     assert!(overrides >= 5, "only {overrides} override examples");
+}
+
+#[test]
+fn local_examples_load_on_top_of_the_packaged_rules_and_take_effect() {
+    let files = vec![
+        (
+            "falco_rules.yaml".to_owned(),
+            read("packaging/rules/falco_rules.yaml"),
+        ),
+        ("falco_rules.local.yaml".to_owned(), local_examples()),
+    ];
+    let result = load_contents(&files, &LoadOptions::default(), false);
+    for report in &result.files {
+        assert!(
+            report.successful() && !report.has_warnings(),
+            "{}",
+            report.as_text()
+        );
+    }
+    let ruleset = result.ruleset.expect("a ruleset");
+    let rule = |name: &str| {
+        ruleset
+            .rules
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("no rule {name:?}"))
+    };
+    assert_eq!(rule("Write below etc").priority, Priority::Critical);
+    assert!(!rule("System binary made network connection").enabled);
+    assert!(rule("Read sensitive file untrusted")
+        .compiled_condition_text
+        .contains("restic"));
+    assert!(rule("Program started from /tmp").enabled);
 }
