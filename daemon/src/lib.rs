@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod event;
 pub mod fields;
+pub mod filter;
 pub mod logger;
 pub mod notify;
 pub mod outputs;
