@@ -526,3 +526,483 @@ fn matches_typed_fields() {
         assert_eq!(m(cond, &mut ev), want, "{cond}");
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FIELDS: &[&str] = &[
+        "proc.name",
+        "fd.name",
+        "evt.type",
+        "proc.aname[2]",
+        "evt.arg.flags",
+        "evt.arg[0]",
+        "container.mount.dest[/var/run/docker.sock]",
+        "fd.num",
+        "fd.sip",
+        "fd.snet",
+        "evt.buffer",
+        "container.privileged",
+        "proc.env[\"A B\"]",
+    ];
+
+    fn value_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z/._*-]{1,8}",
+            "[ -~]{0,8}",
+            Just("\\".to_string()),
+            Just("a\\".to_string()),
+            Just("\"'".to_string()),
+            "\\PC{0,4}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        (value_text(), any::<bool>()).prop_map(|(text, quoted)| {
+            let printable_bare = !text.is_empty() && text.bytes().all(ast::is_bare_str);
+            Value {
+                quoted: quoted || !printable_bare,
+                text,
+                offset: 0,
+            }
+        })
+    }
+
+    fn field() -> impl Strategy<Value = FieldRef> {
+        prop::sample::select(FIELDS).prop_map(|f| {
+            let ast = parse(&format!("{f} exists")).expect("field parses");
+            match ast.root {
+                Expr::Check(c) => match c.lhs {
+                    Operand::Field(mut fr) => {
+                        fr.offset = 0;
+                        fr
+                    }
+                    _ => unreachable!(),
+                },
+                _ => unreachable!(),
+            }
+        })
+    }
+
+    fn operand() -> impl Strategy<Value = Operand> {
+        let leaf = field().prop_map(Operand::Field);
+        leaf.prop_recursive(3, 4, 1, |inner| {
+            (
+                prop::sample::select(vec![
+                    Transformer::ToLower,
+                    Transformer::ToUpper,
+                    Transformer::B64,
+                    Transformer::Basename,
+                ]),
+                inner,
+            )
+                .prop_map(|(t, o)| Operand::Transform(t, Box::new(o), 0))
+        })
+    }
+
+    fn check() -> impl Strategy<Value = Expr> {
+        let ops = vec![
+            Op::Eq,
+            Op::Ne,
+            Op::Contains,
+            Op::IContains,
+            Op::BContains,
+            Op::StartsWith,
+            Op::BStartsWith,
+            Op::EndsWith,
+            Op::Glob,
+            Op::IGlob,
+            Op::Regex,
+        ];
+        prop_oneof![
+            (operand(), prop::sample::select(ops), value()).prop_map(|(lhs, op, v)| {
+                Expr::Check(Box::new(Check {
+                    lhs,
+                    op,
+                    rhs: Rhs::Value(v),
+                    offset: 0,
+                }))
+            }),
+            (
+                operand(),
+                prop::sample::select(vec![Op::Lt, Op::Le, Op::Gt, Op::Ge]),
+                prop_oneof!["-?[0-9]{1,5}", "0x[0-9a-f]{1,4}", "[0-9]{1,3}\\.[0-9]{1,2}"]
+            )
+                .prop_map(|(lhs, op, n)| {
+                    Expr::Check(Box::new(Check {
+                        lhs,
+                        op,
+                        rhs: Rhs::Value(Value {
+                            text: n,
+                            quoted: false,
+                            offset: 0,
+                        }),
+                        offset: 0,
+                    }))
+                }),
+            (
+                operand(),
+                prop::sample::select(vec![Op::In, Op::Intersects, Op::Pmatch]),
+                prop::collection::vec(value(), 0..4)
+            )
+                .prop_map(|(lhs, op, items)| {
+                    Expr::Check(Box::new(Check {
+                        lhs,
+                        op,
+                        rhs: Rhs::List(items, 0),
+                        offset: 0,
+                    }))
+                }),
+            (operand(), field()).prop_map(|(lhs, f)| {
+                Expr::Check(Box::new(Check {
+                    lhs,
+                    op: Op::Eq,
+                    rhs: Rhs::Operand(Operand::Transform(
+                        Transformer::Val,
+                        Box::new(Operand::Field(f)),
+                        0,
+                    )),
+                    offset: 0,
+                }))
+            }),
+            operand().prop_map(|lhs| Expr::Check(Box::new(Check {
+                lhs,
+                op: Op::Exists,
+                rhs: Rhs::None,
+                offset: 0
+            }))),
+            "[a-z][a-z0-9_]{0,6}"
+                .prop_filter("not a keyword", |s| !matches!(
+                    s.as_str(),
+                    "and" | "or" | "not"
+                ))
+                .prop_map(|m| Expr::Macro(m, 0)),
+        ]
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        check().prop_recursive(5, 40, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(|v| Expr::And(v, 0)),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(|v| Expr::Or(v, 0)),
+                inner.prop_map(|e| Expr::Not(Box::new(e), 0)),
+            ]
+        })
+    }
+
+    /// Seeds for mutation: conditions in the style of the bundled rules.
+    const SEEDS: &[&str] = &[
+        "evt.type in (open, openat, openat2) and evt.is_open_write=true and fd.typechar='f' and fd.num>=0",
+        "spawned_process and proc.name in (shell_binaries) and not proc.pname in (sh, bash) and container.id != host",
+        "(fd.name contains '/.ssh/' and fd.name glob '/home/*/.ssh/*') or fd.name pmatch (/etc, /usr/lib)",
+        "tolower(proc.name) = val(proc.pname) and b64(evt.buffer) bcontains cafebabe and not proc.aname[2] exists",
+        "evt.rawres < 0 and evt.arg.flags contains O_CREAT and fd.snet in (\"10.0.0.0/8\") and fd.sport >= 0x10",
+        "container.mount.dest[/var/run/docker.sock] exists and proc.env[HOME] startswith /root or not(evt.dir=<)",
+    ];
+
+    const TOKENS: &[&str] = &[
+        "(",
+        ")",
+        "(",
+        ")",
+        " and ",
+        " or ",
+        "not ",
+        "not(",
+        "=",
+        "!=",
+        " in ",
+        " exists",
+        " glob ",
+        " pmatch ",
+        "'",
+        "\"",
+        "\\",
+        ",",
+        "[",
+        "]",
+        "0x",
+        "-",
+        ".",
+        "val(",
+        "tolower(",
+        " ",
+        "\n",
+        "proc.name",
+        "evt.type",
+        "fd.num",
+        "macro_x",
+        "list_y",
+        "<",
+        ">=",
+        "é",
+    ];
+
+    fn mutated() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(SEEDS),
+            prop::collection::vec(
+                (
+                    any::<prop::sample::Index>(),
+                    0usize..3,
+                    prop::sample::select(TOKENS),
+                ),
+                1..6,
+            ),
+        )
+            .prop_map(|(seed, edits)| {
+                let mut s = seed.to_string();
+                for (at, kind, tok) in edits {
+                    let mut i = at.index(s.len() + 1);
+                    while !s.is_char_boundary(i) {
+                        i -= 1;
+                    }
+                    match kind {
+                        0 => s.insert_str(i, tok),
+                        1 => {
+                            let mut j = (i + tok.len()).min(s.len());
+                            while !s.is_char_boundary(j) {
+                                j -= 1;
+                            }
+                            s.replace_range(i..j, "");
+                        }
+                        _ => {
+                            let mut j = (i + 1).min(s.len());
+                            while !s.is_char_boundary(j) {
+                                j += 1;
+                            }
+                            s.replace_range(i..j, tok);
+                        }
+                    }
+                }
+                s
+            })
+    }
+
+    fn stress_defs() -> Defs {
+        Defs::default()
+            .macro_(
+                "spawned_process",
+                "evt.type in (execve, execveat) and evt.dir=<",
+            )
+            .macro_("macro_x", "proc.name=x or macro_x")
+            .list("shell_binaries", &["sh", "bash", "\"a b\""])
+            .list("list_y", &["1", "2"])
+    }
+
+    /// Parses, compiles and evaluates arbitrary text; returns whether it compiled.
+    fn exercise(text: &str, defs: &Defs) -> bool {
+        let Ok(ast) = parse(text) else {
+            return false;
+        };
+        let reprinted = ast.to_string();
+        let again = parse(&reprinted).expect("a printed tree parses");
+        assert_eq!(
+            strip(ast.root.clone()),
+            strip(again.root),
+            "{text:?} -> {reprinted:?}"
+        );
+        let Ok(c) = compile(&ast, defs) else {
+            return false;
+        };
+        let _ = c.filter.event_types();
+        let mut ev = FakeEvent::new()
+            .of_type("open")
+            .set("proc.name", &[Val::S("bash")])
+            .set("proc.pname", &[Val::S("sh")])
+            .set("fd.name", &[Val::S("/home/a/.ssh/id")])
+            .set("fd.num", &[Val::I(3)])
+            .set("evt.buffer", &[Val::B(vec![0xca, 0xfe])]);
+        let _ = c.filter.matches(&mut ev);
+        true
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        #[test]
+        fn printed_tree_reparses_to_the_same_tree(e in expr()) {
+            let printed = e.to_string();
+            let parsed = parse(&printed).map_err(|err| TestCaseError::fail(format!("{printed:?}: {err:?}")))?;
+            prop_assert_eq!(strip(parsed.root.clone()), strip(e), "{}", printed);
+            prop_assert_eq!(parsed.to_string(), printed);
+        }
+
+        #[test]
+        fn mutated_conditions_never_panic(text in mutated()) {
+            exercise(&text, &stress_defs());
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,60}") {
+            exercise(&text, &stress_defs());
+        }
+
+        #[test]
+        fn precedence_matches_evaluation(a in any::<bool>(), b in any::<bool>(), c in any::<bool>(), d in any::<bool>()) {
+            // Each letter is a check on its own field; compare with Rust's own precedence.
+            let mut ev = FakeEvent::new()
+                .set("proc.name", &[Val::S(if a { "y" } else { "n" })])
+                .set("proc.pname", &[Val::S(if b { "y" } else { "n" })])
+                .set("proc.exe", &[Val::S(if c { "y" } else { "n" })])
+                .set("proc.cwd", &[Val::S(if d { "y" } else { "n" })]);
+            let cond = "proc.name=y or not proc.pname=y and proc.exe=y or proc.cwd=y and not not proc.name=y";
+            let want = a || (!b && c) || (d && a);
+            prop_assert_eq!(m(cond, &mut ev), want);
+            let cond = "not (proc.name=y or proc.pname=y) and (proc.exe=y or proc.cwd=y)";
+            prop_assert_eq!(m(cond, &mut ev), !(a || b) && (c || d));
+        }
+    }
+
+    #[test]
+    fn some_mutations_compile() {
+        // Guard against a stress test that only ever exercises the error paths.
+        assert!(SEEDS.iter().all(|s| exercise(s, &stress_defs())));
+    }
+}
+
+#[test]
+fn transformers_and_rhs_fields() {
+    let mut ev = FakeEvent::new()
+        .set("proc.name", &[Val::S("Bash")])
+        .set("proc.pname", &[Val::S("bash")])
+        .set("proc.exe", &[Val::S("/usr/bin/Bash")])
+        .set("proc.cmdline", &[Val::S("aGVsbG8gd29ybGQ=")])
+        .set("proc.args", &[Val::S("not base64!")])
+        .set("fd.num", &[Val::I(3)])
+        .set("proc.pid", &[Val::I(3)]);
+    for (cond, want) in [
+        ("tolower(proc.name) = bash", true),
+        ("toupper(proc.name) = BASH", true),
+        ("proc.name = bash", false),
+        ("basename(proc.exe) = Bash", true),
+        ("tolower(basename(proc.exe)) = bash", true),
+        ("b64(proc.cmdline) = 'hello world'", true),
+        ("b64(proc.cmdline) contains world", true),
+        ("b64(proc.args) exists", false),
+        ("tolower(proc.name) = val(proc.pname)", true),
+        ("proc.name = val(proc.pname)", false),
+        ("proc.name != val(proc.pname)", true),
+        ("proc.pname = tolower(proc.name)", true),
+        ("proc.pname in tolower(proc.name)", true),
+        ("fd.num = val(proc.pid)", true),
+        ("fd.num < val(proc.pid)", false),
+        ("proc.name = val(proc.cwd)", false),
+    ] {
+        assert_eq!(m(cond, &mut ev), want, "{cond}");
+    }
+    for (cond, kind) in [
+        ("tolower(fd.num) = 1", CompileErrorKind::BadOperator),
+        ("b64(fd.sip) = x", CompileErrorKind::BadOperator),
+        ("fd.num = val(proc.name)", CompileErrorKind::BadOperator),
+        (
+            "proc.name pmatch val(proc.pname)",
+            CompileErrorKind::BadOperator,
+        ),
+        ("fd.snet = val(fd.sip)", CompileErrorKind::BadOperator),
+    ] {
+        assert_eq!(compile_err(cond, &Defs::default()).kind, kind, "{cond}");
+    }
+}
+
+#[test]
+fn multi_valued_fields_compare_like_libsinsp() {
+    // proc.aname without index: every ancestor; any one may match.
+    let mut ev = FakeEvent::new()
+        .set(
+            "proc.aname",
+            &[Val::S("sh"), Val::S("sshd"), Val::S("systemd")],
+        )
+        .set("proc.aname[1]", &[Val::S("sh")]);
+    for (cond, want) in [
+        ("proc.aname = sshd", true),
+        ("proc.aname in (cron, systemd)", true),
+        ("proc.aname startswith ssh", true),
+        ("proc.aname = cron", false),
+        ("proc.aname != sh", true),
+        ("proc.aname[1] = sh", true),
+        ("proc.aname[1] = sshd", false),
+        ("proc.aname[2] exists", false),
+    ] {
+        assert_eq!(m(cond, &mut ev), want, "{cond}");
+    }
+}
+
+#[test]
+fn dynamic_rawarg_compares_by_extracted_kind() {
+    let mut ev = FakeEvent::new()
+        .set("evt.rawarg.res", &[Val::I(-2)])
+        .set("evt.rawarg.name", &[Val::S("/etc/passwd")]);
+    for (cond, want) in [
+        ("evt.rawarg.res < 0", true),
+        ("evt.rawarg.res = -2", true),
+        ("evt.rawarg.res in (-2, -13)", true),
+        ("evt.rawarg.res > -2", false),
+        ("evt.rawarg.name = /etc/passwd", true),
+        ("evt.rawarg.name startswith /etc", true),
+        ("evt.rawarg.name in (/etc/passwd)", true),
+    ] {
+        assert_eq!(m(cond, &mut ev), want, "{cond}");
+    }
+}
+
+#[test]
+fn bad_values_and_operators_are_errors() {
+    for cond in [
+        "fd.num = abc",
+        "fd.num >= 1.5",
+        "fd.sport = 70000",
+        "evt.cpu = 40000",
+        "container.privileged = yes",
+        "fd.sip = 300.1.1.1",
+        "fd.snet = 10.0.0.0/40",
+        "fd.sip in (1.1.1.1, nope)",
+        "evt.buffer bcontains xyz",
+        "evt.buffer bcontains abc",
+        "proc.name regex '('",
+    ] {
+        let e = compile_err(cond, &Defs::default());
+        assert_eq!(e.kind, CompileErrorKind::BadValue, "{cond}: {e:?}");
+        assert!(e.offset.is_some());
+    }
+    for cond in [
+        "fd.num contains 1",
+        "fd.num glob 1",
+        "container.privileged > 0",
+        "proc.name bcontains 41",
+        "fd.sip startswith 1",
+        "fd.types = file",
+        "fd.num pmatch (1)",
+    ] {
+        let e = compile_err(cond, &Defs::default());
+        assert_eq!(e.kind, CompileErrorKind::BadOperator, "{cond}: {e:?}");
+    }
+}
+
+#[test]
+fn empty_lists_match_nothing() {
+    let mut ev = FakeEvent::new().set("proc.name", &[Val::S("x")]);
+    assert!(!m("proc.name in ()", &mut ev));
+    assert!(m("not proc.name in ()", &mut ev));
+    let defs = Defs::default().list("empty", &[]);
+    assert!(!filter_with("proc.name in (empty)", &defs).matches(&mut ev));
+    assert!(filter_with("proc.name in (empty, x)", &defs).matches(&mut ev));
+}
+
+#[test]
+fn compile_depth_is_bounded_through_macros() {
+    // Each macro nests the next: expansion depth grows past the bound without parser help.
+    let mut defs = Defs::default();
+    for i in 0..300 {
+        defs = defs.macro_(
+            &format!("m{i}"),
+            &format!("proc.name=a and (proc.pid=1 or m{})", i + 1),
+        );
+    }
+    defs = defs.macro_("m300", "proc.name=b");
+    let e = compile_err("m0", &defs);
+    assert_eq!(e.kind, CompileErrorKind::TooDeep);
+    assert_eq!(e.offset, Some(0));
+    assert!(compile(&parse("m250").unwrap(), &defs).is_ok());
+}
