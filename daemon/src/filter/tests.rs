@@ -847,8 +847,8 @@ mod properties {
                 .set("proc.pname", &[Val::S(if b { "y" } else { "n" })])
                 .set("proc.exe", &[Val::S(if c { "y" } else { "n" })])
                 .set("proc.cwd", &[Val::S(if d { "y" } else { "n" })]);
-            let cond = "proc.name=y or not proc.pname=y and proc.exe=y or proc.cwd=y and not not proc.name=y";
-            let want = a || (!b && c) || (d && a);
+            let cond = "proc.name=y or not proc.pname=y and proc.exe=y or proc.cwd=y and not not proc.pname=y";
+            let want = a || (!b && c) || (d && b);
             prop_assert_eq!(m(cond, &mut ev), want);
             let cond = "not (proc.name=y or proc.pname=y) and (proc.exe=y or proc.cwd=y)";
             prop_assert_eq!(m(cond, &mut ev), !(a || b) && (c || d));
