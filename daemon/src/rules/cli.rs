@@ -325,6 +325,12 @@ mod tests {
                 output_text: "o".into(),
                 condition_text: "c".into(),
                 compiled_condition_text: "(c)".into(),
+                filter: crate::filter::compile(
+                    &crate::filter::parse("evt.type=open").unwrap(),
+                    &crate::filter::NoDefinitions,
+                )
+                .unwrap()
+                .filter,
             }],
         };
         let mut buf = Vec::new();

@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod collector;
+pub mod compiler;
 pub mod exceptions;
 pub mod reader;
 pub mod result;
@@ -65,6 +66,8 @@ pub struct Rule {
     pub condition_text: String,
     /// The condition with the exceptions folded in: what is compiled.
     pub compiled_condition_text: String,
+    /// The compiled condition.
+    pub filter: crate::filter::Filter,
 }
 
 /// The rules of a successful load, in definition order.
@@ -204,20 +207,24 @@ impl Loader {
         report
     }
 
-    /// Builds the ruleset from everything collected (priority filter and selection applied).
-    fn compile(&mut self, _report: &mut FileReport) {
-        let mut rules = Vec::new();
-        for info in self.collector.rules.iter() {
-            if info.unknown_source {
+    /// Compiles everything collected and builds the ruleset (priority filter and selection
+    /// applied); errors and warnings go to `report`.
+    fn compile(&mut self, report: &mut FileReport) {
+        let output = match compiler::compile(&self.collector, &mut report.warnings) {
+            Ok(o) => o,
+            Err(e) => {
+                report.errors.push(*e);
+                return;
+            }
+        };
+        let mut rules = Vec::with_capacity(output.rules.len());
+        for compiled in output.rules {
+            let Some(info) = self.collector.rules.get(&compiled.name) else {
+                continue;
+            };
+            if info.priority > self.opts.min_priority {
                 continue;
             }
-            let compiled = match exceptions::fold(&info.cond, &info.exceptions) {
-                Ok(c) => c,
-                Err(e) => {
-                    _report.errors.push(*e);
-                    return;
-                }
-            };
             rules.push(Rule {
                 name: info.name.clone(),
                 desc: info.desc.clone(),
@@ -227,10 +234,10 @@ impl Loader {
                 enabled: info.enabled,
                 output_text: info.output.clone(),
                 condition_text: info.cond.clone(),
-                compiled_condition_text: compiled,
+                compiled_condition_text: compiled.condition,
+                filter: compiled.filter,
             });
         }
-        rules.retain(|r| r.priority <= self.opts.min_priority);
         let mut ruleset = Ruleset { rules };
         apply_selection(&mut ruleset, &self.opts.selection);
         self.last = ruleset;

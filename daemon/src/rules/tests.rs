@@ -147,3 +147,130 @@ fn directories_expand_to_sorted_regular_files_and_missing_entries_are_skipped() 
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn one(text: &str) -> FileReport {
+    load(&[("t.yaml", text)], &LoadOptions::default())
+        .files
+        .remove(0)
+}
+
+const RULE_TAIL: &str = "  output: o\n  priority: INFO\n";
+
+#[test]
+fn macros_see_only_earlier_macros_rules_see_all() {
+    let f = one("- macro: a\n  condition: b\n- macro: b\n  condition: evt.type=open\n- rule: r\n  desc: d\n  condition: a\n  output: o\n  priority: INFO\n");
+    assert_eq!(f.errors[0].code, ErrorCode::Validate);
+    assert_eq!(f.errors[0].message, "Undefined macro 'b' used in filter.");
+    assert_eq!(f.errors[0].context.locations[1].item_name, "a");
+    let f = one(&format!(
+        "- macro: b\n  condition: evt.type=open\n- rule: r\n  desc: d\n  condition: b and c\n{RULE_TAIL}- macro: c\n  condition: proc.name=cat\n"
+    ));
+    assert!(f.successful(), "{}", f.as_text());
+}
+
+#[test]
+fn condition_errors_point_into_the_condition() {
+    let f = one(&format!(
+        "- rule: r\n  desc: d\n  condition: evt.type=open and\n{RULE_TAIL}"
+    ));
+    let e = &f.errors[0];
+    assert_eq!(e.code, ErrorCode::CompileCondition);
+    let last = e.context.last().unwrap();
+    assert_eq!(last.item_type, result::ItemType::ConditionExpression);
+    assert_eq!(last.name, "\"evt.type=open and\"");
+    assert!(e.snippet.starts_with("evt.type=open and\n"), "{}", e.snippet);
+}
+
+#[test]
+fn unknown_fields_are_errors_unless_skipped() {
+    let f = one(&format!(
+        "- rule: r\n  desc: d\n  condition: evt.type=open and proc.nobody=cat\n{RULE_TAIL}"
+    ));
+    assert_eq!(f.errors[0].code, ErrorCode::CompileCondition);
+    assert_eq!(
+        f.errors[0].message,
+        "filter_check called with nonexistent field proc.nobody"
+    );
+    let r = load(
+        &[(
+            "t.yaml",
+            "- rule: r\n  desc: d\n  condition: evt.type=open and proc.nobody=cat\n  skip-if-unknown-filter: true\n  output: o\n  priority: INFO\n- rule: ok\n  desc: d\n  condition: evt.type=open\n  output: o %proc.name\n  priority: INFO\n",
+        )],
+        &LoadOptions::default(),
+    );
+    assert!(r.successful());
+    assert_eq!(r.files[0].warnings[0].code, result::WarningCode::UnknownFilter);
+    let names: Vec<_> = r.ruleset.unwrap().rules.into_iter().map(|r| r.name).collect();
+    assert_eq!(names, vec!["ok"]);
+}
+
+#[test]
+fn bad_outputs_are_compile_output_errors() {
+    let f = one("- rule: r\n  desc: d\n  condition: evt.type=open\n  output: x %not_a_real_field\n  priority: INFO\n");
+    assert_eq!(f.errors[0].code, ErrorCode::CompileOutput);
+    assert_eq!(
+        f.errors[0].message,
+        "invalid formatting token not_a_real_field"
+    );
+    assert_eq!(
+        f.errors[0].context.last().unwrap().item_type,
+        result::ItemType::RuleOutput
+    );
+}
+
+#[test]
+fn unused_definitions_and_unrestricted_rules_are_warned() {
+    let f = one(&format!(
+        "- list: l1\n  items: [a]\n- list: l2\n  items: [l1, b]\n- list: l3\n  items: [c]\n- macro: m\n  condition: proc.name in (l2)\n- macro: unused\n  condition: proc.name=x\n- rule: r\n  desc: d\n  condition: evt.type=open and m\n{RULE_TAIL}- rule: wide\n  desc: d\n  condition: proc.name=x\n{RULE_TAIL}- rule: quiet\n  desc: d\n  condition: proc.name=y\n  warn_evttypes: false\n{RULE_TAIL}"
+    ));
+    assert!(f.successful(), "{}", f.as_text());
+    let got: Vec<(&str, &str)> = f
+        .warnings
+        .iter()
+        .map(|w| {
+            (
+                w.code.code(),
+                w.context.locations[1].item_name.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("LOAD_NO_EVTTYPE", "wide"),
+            ("LOAD_UNUSED_MACRO", "unused"),
+            ("LOAD_UNUSED_LIST", "l3"),
+        ]
+    );
+}
+
+#[test]
+fn exceptions_are_folded_and_compiled() {
+    let r = load(
+        &[(
+            "t.yaml",
+            "- list: allowed\n  items: [cat, dog]\n- rule: r\n  desc: d\n  condition: evt.type=open\n  output: o\n  priority: INFO\n  exceptions:\n  - name: procs\n    fields: [proc.name, fd.name]\n    comps: [in, startswith]\n    values:\n    - [allowed, /tmp]\n  - name: single\n    fields: proc.pname\n    values: [bash, my shell]\n",
+        )],
+        &LoadOptions::default(),
+    );
+    assert!(r.successful(), "{}", r.files[0].as_text());
+    let rule = &r.ruleset.unwrap().rules[0];
+    assert_eq!(
+        rule.compiled_condition_text,
+        "(evt.type=open) and not ((proc.name in (allowed) and fd.name startswith /tmp)) and not (proc.pname in (bash, \"my shell\"))"
+    );
+    assert!(rule.filter.event_types().is_some());
+}
+
+#[test]
+fn circular_and_deep_macros_are_errors_not_crashes() {
+    let f = one(&format!(
+        "- macro: a\n  condition: evt.type=open\n- macro: a\n  condition: a and proc.name=x\n- rule: r\n  desc: d\n  condition: a\n{RULE_TAIL}"
+    ));
+    assert!(!f.successful(), "{}", f.as_text());
+    let deep = format!("{}evt.type=open{}", "(".repeat(5000), ")".repeat(5000));
+    let f = one(&format!(
+        "- rule: r\n  desc: d\n  condition: '{deep}'\n{RULE_TAIL}"
+    ));
+    assert_eq!(f.errors[0].code, ErrorCode::CompileCondition);
+}
