@@ -84,6 +84,7 @@ pub fn load_options(config: &Config, opts: &Options) -> LoadOptions {
             &opts.disable_tags,
             &opts.enable_tags,
         ),
+        print_format: opts.print_format.clone(),
         ..LoadOptions::default()
     }
 }
@@ -323,6 +324,7 @@ mod tests {
                 source: "syscall".into(),
                 enabled: true,
                 output_text: "o".into(),
+                output_format_text: "o".into(),
                 condition_text: "c".into(),
                 compiled_condition_text: "(c)".into(),
                 filter: crate::filter::compile(

@@ -36,6 +36,8 @@ impl Definitions for Defs<'_> {
 pub struct CompiledRule {
     pub name: String,
     pub condition: String,
+    /// The output with `%container.info` and `-p` applied.
+    pub output: String,
     pub filter: filter::Filter,
 }
 
@@ -56,8 +58,14 @@ fn mentions(text: &str, word: &str) -> bool {
     while let Some(i) = text[from..].find(word) {
         let start = from + i;
         let end = start + word.len();
-        let before_ok = text[..start].chars().next_back().map_or(true, |c| DELIMS.contains(&c));
-        let after_ok = text[end..].chars().next().map_or(true, |c| DELIMS.contains(&c));
+        let before_ok = text[..start]
+            .chars()
+            .next_back()
+            .map_or(true, |c| DELIMS.contains(&c));
+        let after_ok = text[end..]
+            .chars()
+            .next()
+            .map_or(true, |c| DELIMS.contains(&c));
         if before_ok && after_ok {
             return true;
         }
@@ -181,6 +189,38 @@ pub fn check_output(output: &str) -> Result<(), String> {
 
 /// What `%container.info` stands for in outputs when no `-p` option replaces it.
 pub const CONTAINER_INFO: &str = "container_id=%container.id container_name=%container.name";
+const PRINT_CONTAINER: &str = "container_id=%container.id container_image=%container.image.repository container_image_tag=%container.image.tag container_name=%container.name";
+const PRINT_K8S: &str = "k8s_ns=%k8s.ns.name k8s_pod_name=%k8s.pod.name";
+const PRINT_PIDS: &str = "vpid=%proc.vpid vtid=%thread.vtid";
+
+/// A rule's output as alerts render it: `%container.info` expanded, and `-p/--print` applied
+/// (`c`/`container` and `k`/`kubernetes` replace `%container.info` or are appended, with a
+/// trailing `g` adding the namespace pids; any other text is appended verbatim).
+pub fn expand_output(output: &str, print: Option<&str>) -> String {
+    let (format, replace) = match print {
+        None | Some("") => return output.replace("%container.info", CONTAINER_INFO),
+        Some(p) => {
+            let (base, pids) = match p.strip_suffix('g') {
+                Some(b) if matches!(b, "c" | "container" | "k" | "kubernetes") => (b, true),
+                _ => (p, false),
+            };
+            let mut f = match base {
+                "c" | "container" => PRINT_CONTAINER.to_string(),
+                "k" | "kubernetes" => format!("{PRINT_K8S} {PRINT_CONTAINER}"),
+                _ => return format!("{} {p}", output.replace("%container.info", CONTAINER_INFO)),
+            };
+            if pids {
+                f = format!("{f} {PRINT_PIDS}");
+            }
+            (f, true)
+        }
+    };
+    if replace && output.contains("%container.info") {
+        output.replace("%container.info", &format)
+    } else {
+        format!("{output} {format}")
+    }
+}
 
 fn is_unknown_filter(kind: &CompileErrorKind) -> bool {
     matches!(
@@ -199,7 +239,11 @@ fn warning(code: WarningCode, message: impl Into<String>, ctx: &Context) -> Load
 }
 
 /// Compiles everything collected. The first error stops compilation (no unused warnings then).
-pub fn compile(col: &Collector, warnings: &mut Vec<LoadWarning>) -> Result<Output, Fail> {
+pub fn compile(
+    col: &Collector,
+    print: Option<&str>,
+    warnings: &mut Vec<LoadWarning>,
+) -> Result<Output, Fail> {
     let mut used_lists: HashSet<String> = HashSet::new();
     let lists = expand_lists(col, &mut used_lists);
 
@@ -245,8 +289,15 @@ pub fn compile(col: &Collector, warnings: &mut Vec<LoadWarning>) -> Result<Outpu
         if r.unknown_source {
             continue;
         }
-        if let Some(rule) = compile_rule(r, col, &defs, warnings, &mut used_macros, &mut used_lists)?
-        {
+        if let Some(rule) = compile_rule(
+            r,
+            col,
+            &defs,
+            print,
+            warnings,
+            &mut used_macros,
+            &mut used_lists,
+        )? {
             rules.push(rule);
         }
     }
@@ -276,6 +327,7 @@ fn compile_rule(
     r: &RuleInfo,
     col: &Collector,
     defs: &Defs<'_>,
+    print: Option<&str>,
     warnings: &mut Vec<LoadWarning>,
     used_macros: &mut HashSet<String>,
     used_lists: &mut HashSet<String>,
@@ -286,7 +338,7 @@ fn compile_rule(
     } else {
         exceptions::fold(&r.cond, &r.exceptions)?
     };
-    let output = r.output.replace("%container.info", CONTAINER_INFO);
+    let output = expand_output(&r.output, print);
     if let Err(msg) = check_output(&output) {
         if r.skip_if_unknown_filter {
             warnings.push(warning(WarningCode::UnknownFilter, msg, &r.output_ctx));
@@ -343,6 +395,7 @@ fn compile_rule(
     Ok(Some(CompiledRule {
         name: r.name.clone(),
         condition,
+        output,
         filter: compiled.filter,
     }))
 }
@@ -354,11 +407,44 @@ mod tests {
     #[test]
     fn list_mentions_need_delimiters() {
         assert!(mentions("proc.name in (shell_binaries)", "shell_binaries"));
-        assert!(mentions("proc.name in (a,shell_binaries,b)", "shell_binaries"));
+        assert!(mentions(
+            "proc.name in (a,shell_binaries,b)",
+            "shell_binaries"
+        ));
         assert!(mentions("shell_binaries", "shell_binaries"));
-        assert!(!mentions("proc.name in (known_shell_binaries)", "shell_binaries"));
-        assert!(!mentions("proc.name in (shell_binaries_x)", "shell_binaries"));
+        assert!(!mentions(
+            "proc.name in (known_shell_binaries)",
+            "shell_binaries"
+        ));
+        assert!(!mentions(
+            "proc.name in (shell_binaries_x)",
+            "shell_binaries"
+        ));
         assert!(mentions("x=shell_binaries", "shell_binaries"));
+    }
+
+    #[test]
+    fn outputs_expand_container_info_and_print_formats() {
+        assert_eq!(
+            expand_output("a %container.info b", None),
+            format!("a {CONTAINER_INFO} b")
+        );
+        assert_eq!(
+            expand_output("a %container.info", Some("c")),
+            format!("a {PRINT_CONTAINER}")
+        );
+        assert_eq!(
+            expand_output("a", Some("c")),
+            format!("a {PRINT_CONTAINER}")
+        );
+        assert_eq!(
+            expand_output("a", Some("kg")),
+            format!("a {PRINT_K8S} {PRINT_CONTAINER} {PRINT_PIDS}")
+        );
+        assert_eq!(
+            expand_output("a", Some("extra=%proc.pid")),
+            "a extra=%proc.pid"
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct LoadOptions {
     pub selection: Vec<RuleSelection>,
     /// The engine version `required_engine_version` is checked against.
     pub engine_version: Version,
+    /// `-p/--print`: extra output for every rule.
+    pub print_format: Option<String>,
 }
 
 impl Default for LoadOptions {
@@ -42,6 +44,7 @@ impl Default for LoadOptions {
             min_priority: Priority::Debug,
             selection: Vec::new(),
             engine_version: engine_version(),
+            print_format: None,
         }
     }
 }
@@ -62,6 +65,8 @@ pub struct Rule {
     pub source: String,
     pub enabled: bool,
     pub output_text: String,
+    /// The output alerts render: `%container.info` and `-p` applied.
+    pub output_format_text: String,
     /// The condition as written (after `append`s).
     pub condition_text: String,
     /// The condition with the exceptions folded in: what is compiled.
@@ -210,7 +215,11 @@ impl Loader {
     /// Compiles everything collected and builds the ruleset (priority filter and selection
     /// applied); errors and warnings go to `report`.
     fn compile(&mut self, report: &mut FileReport) {
-        let output = match compiler::compile(&self.collector, &mut report.warnings) {
+        let output = match compiler::compile(
+            &self.collector,
+            self.opts.print_format.as_deref(),
+            &mut report.warnings,
+        ) {
             Ok(o) => o,
             Err(e) => {
                 report.errors.push(*e);
@@ -233,6 +242,7 @@ impl Loader {
                 source: info.source.clone(),
                 enabled: info.enabled,
                 output_text: info.output.clone(),
+                output_format_text: compiled.output,
                 condition_text: info.cond.clone(),
                 compiled_condition_text: compiled.condition,
                 filter: compiled.filter,

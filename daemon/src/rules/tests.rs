@@ -178,7 +178,11 @@ fn condition_errors_point_into_the_condition() {
     let last = e.context.last().unwrap();
     assert_eq!(last.item_type, result::ItemType::ConditionExpression);
     assert_eq!(last.name, "\"evt.type=open and\"");
-    assert!(e.snippet.starts_with("evt.type=open and\n"), "{}", e.snippet);
+    assert!(
+        e.snippet.starts_with("evt.type=open and\n"),
+        "{}",
+        e.snippet
+    );
 }
 
 #[test]
@@ -199,8 +203,17 @@ fn unknown_fields_are_errors_unless_skipped() {
         &LoadOptions::default(),
     );
     assert!(r.successful());
-    assert_eq!(r.files[0].warnings[0].code, result::WarningCode::UnknownFilter);
-    let names: Vec<_> = r.ruleset.unwrap().rules.into_iter().map(|r| r.name).collect();
+    assert_eq!(
+        r.files[0].warnings[0].code,
+        result::WarningCode::UnknownFilter
+    );
+    let names: Vec<_> = r
+        .ruleset
+        .unwrap()
+        .rules
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     assert_eq!(names, vec!["ok"]);
 }
 
@@ -227,12 +240,7 @@ fn unused_definitions_and_unrestricted_rules_are_warned() {
     let got: Vec<(&str, &str)> = f
         .warnings
         .iter()
-        .map(|w| {
-            (
-                w.code.code(),
-                w.context.locations[1].item_name.as_str(),
-            )
-        })
+        .map(|w| (w.code.code(), w.context.locations[1].item_name.as_str()))
         .collect();
     assert_eq!(
         got,
