@@ -191,7 +191,23 @@ pub fn describe(out: &mut dyn Write, ruleset: &Ruleset, name: Option<&str>, json
         None => ruleset.rules.iter().collect(),
     };
     if json {
-        let doc = json!({ "rules": rules.iter().map(|r| rule_json(r)).collect::<Vec<_>>() });
+        let mut doc = json!({ "rules": rules.iter().map(|r| rule_json(r)).collect::<Vec<_>>() });
+        if name.is_none() {
+            doc["required_engine_version"] = json!(ruleset
+                .required_engine_version
+                .map(|v| v.to_string())
+                .unwrap_or_default());
+            doc["lists"] = ruleset
+                .lists
+                .iter()
+                .map(|(n, items)| json!({ "info": { "name": n, "items": items } }))
+                .collect();
+            doc["macros"] = ruleset
+                .macros
+                .iter()
+                .map(|(n, c)| json!({ "info": { "name": n, "condition": c } }))
+                .collect();
+        }
         let _ = writeln!(out, "{doc}");
         return 0;
     }
@@ -334,6 +350,9 @@ mod tests {
                 .unwrap()
                 .filter,
             }],
+            lists: vec![("l".into(), vec!["a".into()])],
+            macros: vec![("m".into(), "proc.name=x".into())],
+            required_engine_version: None,
         };
         let mut buf = Vec::new();
         assert_eq!(describe(&mut buf, &rs, Some("open_from_cat"), false), 0);
@@ -350,6 +369,8 @@ mod tests {
         assert_eq!(describe(&mut buf, &rs, None, true), 0);
         let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(v["rules"][0]["info"]["name"], "open_from_cat");
+        assert_eq!(v["lists"][0]["info"]["items"][0], "a");
+        assert_eq!(v["macros"][0]["info"]["condition"], "proc.name=x");
     }
 
     #[test]

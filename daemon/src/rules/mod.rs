@@ -75,10 +75,17 @@ pub struct Rule {
     pub filter: crate::filter::Filter,
 }
 
-/// The rules of a successful load, in definition order.
+/// The rules of a successful load, in definition order, with the lists and macros they were
+/// built from (for `-L` with JSON output).
 #[derive(Clone, Debug, Default)]
 pub struct Ruleset {
     pub rules: Vec<Rule>,
+    /// Lists as defined (items not expanded).
+    pub lists: Vec<(String, Vec<String>)>,
+    /// Macros with their conditions as written.
+    pub macros: Vec<(String, String)>,
+    /// The highest `required_engine_version` of the files, if any.
+    pub required_engine_version: Option<Version>,
 }
 
 /// Everything a load produced: the ruleset (when every file loaded) and one report per file.
@@ -248,7 +255,22 @@ impl Loader {
                 filter: compiled.filter,
             });
         }
-        let mut ruleset = Ruleset { rules };
+        let mut ruleset = Ruleset {
+            rules,
+            lists: self
+                .collector
+                .lists
+                .iter()
+                .map(|l| (l.name.clone(), l.items.clone()))
+                .collect(),
+            macros: self
+                .collector
+                .macros
+                .iter()
+                .map(|m| (m.name.clone(), m.cond.clone()))
+                .collect(),
+            required_engine_version: self.collector.required_engine_version,
+        };
         apply_selection(&mut ruleset, &self.opts.selection);
         self.last = ruleset;
     }
