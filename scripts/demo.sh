@@ -47,8 +47,12 @@ step "building the falco packages (cargo build --release, scripts/package.sh)"
 deb=$(scripts/package.sh | grep '\.deb$')
 [ -f "$deb" ] || die "scripts/package.sh produced no .deb"
 
-step "building the Debian 12 VM image with $(basename "$deb") installed (DKMS builds the module)"
-image=$(falco_image "$deb")
+step "building the Debian 12 VM image with $(basename "$deb") installed (DKMS builds the module; the first time, mmdebstrap downloads the Debian packages: a few minutes)"
+image=$(falco_image "$deb" 2>"$SCRATCH/demo-image.log") || {
+	cat "$SCRATCH/demo-image.log" >&2
+	die "building the VM image failed (log above)"
+}
+grep -E '^falco-driver-loader:|image (ready|up to date)' "$SCRATCH/demo-image.log" | sed 's/^\[[0-9:]*\] //' >&2 || true
 
 console=$SCRATCH/demo-console.log
 step "booting it with qemu (software emulation: 1-2 minutes); the guest says:"

@@ -46,11 +46,15 @@ for page in "$ROOT"/packaging/man/*.8; do
 done
 pass "man pages render without warnings"
 
-for script in "$ROOT"/packaging/falco-driver-loader; do bash -n "$script" || die "$script does not parse"; done
+for script in "$ROOT"/packaging/falco-driver-loader "$ROOT"/scripts/demo.sh "$ROOT"/scripts/package.sh \
+	"$ROOT"/scripts/vm-image.sh "$ROOT"/scripts/vm-boot.sh "$ROOT"/tests/package/guest/falco-boot-check \
+	"$ROOT"/tests/package/guest/falco-demo; do
+	bash -n "$script" || die "$script does not parse"
+done
 for script in "$ROOT"/packaging/deb/postinst "$ROOT"/packaging/deb/prerm "$ROOT"/packaging/deb/postrm; do
 	sh -n "$script" || die "$script does not parse"
 done
-pass "loader and maintainer scripts parse"
+pass "loader, maintainer, demo, VM and guest scripts parse"
 
 state=$(mktemp)
 logrotate -d -s "$state" "$ROOT/logrotate/falco" >"$SCRATCH/logrotate-host.log" 2>&1 || {
