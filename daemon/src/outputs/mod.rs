@@ -211,6 +211,7 @@ impl Outputs {
                     &f.filename,
                     f.keep_alive,
                     settings.buffered,
+                    stats.clone(),
                 )),
             ));
         }
@@ -335,9 +336,13 @@ struct Worker {
 }
 
 impl Worker {
-    fn report(&self, i: usize, what: &str, e: &io::Error) {
+    /// Logs a channel error (rate-limited). `alert_lost`: the error cost an alert the channel
+    /// does not account for itself.
+    fn report(&self, i: usize, what: &str, e: &io::Error, alert_lost: bool) {
         let kind = self.channels[i].0;
-        self.stats.add(&self.stats.failed, kind);
+        if alert_lost {
+            self.stats.add(&self.stats.failed, kind);
+        }
         self.error_logs[i].log(Priority::Error, || {
             format!("{} output: {what}: {e}", kind.name())
         });
@@ -360,17 +365,20 @@ impl Worker {
             match result {
                 Ok(()) if counts => self.stats.add(&self.stats.delivered, kind),
                 Ok(()) => {}
-                Err(e) => self.report(i, "alert not written", &e),
+                Err(e) => self.report(i, "alert not written", &e, true),
             }
         }
         self.stats.count_alert(alert);
         self.stats.processed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Runs `op` on every channel. Channels that count their own deliveries also count what a
+    /// failure loses; for the others a failure counts as one failed alert.
     fn for_each(&mut self, what: &str, op: fn(&mut dyn Channel) -> io::Result<()>) {
         for i in 0..self.channels.len() {
             if let Err(e) = op(self.channels[i].1.as_mut()) {
-                self.report(i, what, &e);
+                let counts_own = !self.channels[i].1.counts_delivery();
+                self.report(i, what, &e, !counts_own);
             }
         }
     }

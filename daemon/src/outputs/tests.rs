@@ -137,6 +137,7 @@ fn unwritable_file_is_counted_and_does_not_stop_other_channels() {
                 Path::new("/nonexistent-falco-dir/sub/events.txt"),
                 true,
                 true,
+                stats.clone(),
             )),
         ),
         (
