@@ -32,7 +32,7 @@ ln -sf gcc "$root/usr/bin/gcc-10"
 mkdir -p "$root/lib/modules/6.1.0-99-amd64/kernel"
 
 chroot_mount "$root"
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"; }
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 
 module_file() { # module_file KERNEL: path of the installed module, if any
 	find "$root/lib/modules/$1" -name 'falco.ko*' | head -1
@@ -41,10 +41,12 @@ module_file() { # module_file KERNEL: path of the installed module, if any
 # --- install ------------------------------------------------------------------
 cp "$OLD_DEB" "$root/tmp/old.deb"
 cp "$NEW_DEB" "$root/tmp/new.deb"
-log "dpkg -i $(basename "$OLD_DEB")"
-in_root dpkg -i /tmp/old.deb >"$SCRATCH/deb-install.log" 2>&1 || {
+# As the README says: apt install ./falco_<version>_amd64.deb (every dependency
+# is already in the root, so apt downloads nothing).
+log "apt-get install ./$(basename "$OLD_DEB")"
+in_root apt-get install -y /tmp/old.deb </dev/null >"$SCRATCH/deb-install.log" 2>&1 || {
 	cat "$SCRATCH/deb-install.log"
-	die "dpkg -i failed"
+	die "apt-get install failed"
 }
 cat "$SCRATCH/deb-install.log"
 status=$(in_root dkms status -m falco)
@@ -92,11 +94,12 @@ pass "/usr/bin/falco runs in the installed system"
 # --- upgrade keeps a modified conffile -------------------------------------------
 echo "# local change kept across upgrades" >>"$root/etc/falco/falco.yaml"
 modified=$(sha256sum <"$root/etc/falco/falco.yaml")
-log "dpkg -i $(basename "$NEW_DEB") (upgrade)"
+log "apt-get install ./$(basename "$NEW_DEB") (upgrade)"
 # The new version changes both falco.yaml and falco_rules.yaml. Without a
 # terminal dpkg cannot ask about the edited falco.yaml: --force-confold keeps it,
 # as unattended upgrades and `apt-get -o Dpkg::Options::=--force-confold` do.
-in_root dpkg -i --force-confdef --force-confold /tmp/new.deb </dev/null >"$SCRATCH/deb-upgrade.log" 2>&1 || {
+in_root apt-get install -y -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+	/tmp/new.deb </dev/null >"$SCRATCH/deb-upgrade.log" 2>&1 || {
 	cat "$SCRATCH/deb-upgrade.log"
 	die "upgrade failed"
 }
@@ -117,7 +120,7 @@ done
 pass "upgrade moved DKMS to $new_version for both kernels and removed $old_version"
 
 # --- purge ------------------------------------------------------------------------
-in_root dpkg --purge falco >"$SCRATCH/deb-purge.log" 2>&1 || {
+in_root apt-get purge -y falco </dev/null >"$SCRATCH/deb-purge.log" 2>&1 || {
 	cat "$SCRATCH/deb-purge.log"
 	die "purge failed"
 }
