@@ -7,9 +7,11 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod event;
 pub mod fields;
 pub mod filter;
+pub mod format;
 pub mod logger;
 pub mod notify;
 pub mod outputs;
