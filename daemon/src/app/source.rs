@@ -1,0 +1,204 @@
+//! The event source of a run (`engine.kind`): a capture file (replay), the kernel module's
+//! rings (kmod), or nothing (nodriver). One interface for the hot loop: [`EventSource::next`]
+//! returns an event, "idle" (nothing right now; the loop beats and checks its signals), or the
+//! end.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::event::Event;
+use crate::source::kmod::{KmodError, KmodOptions, KmodSource};
+use crate::source::scap::{Reader, ScapError, FLAG_STATE_ONLY};
+use crate::state::State;
+
+use super::drops::SourceCounters;
+
+/// How long an idle source waits before reporting [`Next::Idle`].
+pub const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// One step of the source.
+pub enum Next<'a> {
+    Event {
+        event: Event<'a>,
+        cpu: u16,
+        /// State-only event (EVF flag): update the state, do not evaluate rules.
+        state_only: bool,
+    },
+    /// Nothing available right now.
+    Idle,
+    /// The source is exhausted (end of a capture).
+    End,
+}
+
+/// Why the source failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    Scap(#[from] ScapError),
+    #[error("{0}")]
+    Kmod(#[from] KmodError),
+    #[error("{path}: record at offset {offset}: {message}")]
+    Record {
+        path: String,
+        offset: u64,
+        message: String,
+    },
+}
+
+/// A capture file being replayed.
+pub struct Replay {
+    reader: Reader,
+    buf: Vec<u8>,
+    path: PathBuf,
+}
+
+/// The source of a run.
+pub enum EventSource {
+    Replay(Box<Replay>),
+    Kmod(Box<KmodSource>),
+    NoDriver,
+}
+
+impl EventSource {
+    /// Opens a capture file for replay, returning the source and the state seeded from the
+    /// capture's tables.
+    pub fn replay(path: &Path) -> Result<(EventSource, State), SourceError> {
+        let reader = Reader::open(path)?;
+        let state = State::from_reader(&reader);
+        Ok((
+            EventSource::Replay(Box::new(Replay {
+                reader,
+                buf: Vec::with_capacity(64 * 1024),
+                path: path.to_path_buf(),
+            })),
+            state,
+        ))
+    }
+
+    /// Opens the kernel module's devices (capture stays disabled until [`EventSource::start`]).
+    pub fn kmod(opts: &KmodOptions) -> Result<EventSource, SourceError> {
+        Ok(EventSource::Kmod(Box::new(KmodSource::open(opts)?)))
+    }
+
+    /// `replay`, `kmod` or `nodriver`.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            EventSource::Replay(_) => "replay",
+            EventSource::Kmod(_) => "kmod",
+            EventSource::NoDriver => "nodriver",
+        }
+    }
+
+    /// Whether event time (not wall time) drives `-M` and the drop monitor's clock.
+    pub fn is_replay(&self) -> bool {
+        matches!(self, EventSource::Replay(_))
+    }
+
+    /// Starts producing events (enables the driver's capture).
+    pub fn start(&mut self) -> Result<(), SourceError> {
+        if let EventSource::Kmod(k) = self {
+            k.enable()?;
+        }
+        Ok(())
+    }
+
+    /// Stops producing events.
+    pub fn stop(&mut self) {
+        if let EventSource::Kmod(k) = self {
+            let _ = k.disable();
+        }
+    }
+
+    /// Restricts the driver to `ids` (plus what the state tracker needs, which the caller
+    /// includes). Returns the ids actually enabled; other sources ignore it.
+    pub fn set_interest(&mut self, ids: &[u16]) -> Result<Vec<u16>, SourceError> {
+        match self {
+            EventSource::Kmod(k) => Ok(k.set_interest_supported(ids)?),
+            _ => Ok(ids.to_vec()),
+        }
+    }
+
+    /// The driver's counters, for the drop monitor. A capture file has none (libscap reports
+    /// zeros for it, which is what makes `simulate_drops` act on every check in a replay).
+    pub fn counters(&self) -> SourceCounters {
+        match self {
+            EventSource::Replay(_) => SourceCounters::default(),
+            EventSource::Kmod(k) => {
+                let s = k.stats();
+                SourceCounters {
+                    events: s.events,
+                    drops: s.drops_full + s.drops_fault + s.corrupt,
+                }
+            }
+            EventSource::NoDriver => SourceCounters::default(),
+        }
+    }
+
+    /// The web's view of the counters.
+    pub fn health_counts(&self) -> crate::web::SourceCounts {
+        match self {
+            EventSource::Kmod(k) => {
+                let s = k.stats();
+                crate::web::SourceCounts {
+                    events: s.events,
+                    drops_buffer: s.drops_full,
+                    drops_page_faults: s.drops_fault,
+                    drops_bug: s.corrupt,
+                    truncated: s.truncated,
+                }
+            }
+            EventSource::Replay(r) => crate::web::SourceCounts {
+                events: r.reader.stats.events,
+                ..Default::default()
+            },
+            EventSource::NoDriver => crate::web::SourceCounts::default(),
+        }
+    }
+
+    /// The next event. A new section of a concatenated capture reseeds `state` first.
+    pub fn next<'s>(&'s mut self, state: &mut State) -> Result<Next<'s>, SourceError> {
+        match self {
+            EventSource::Replay(r) => {
+                let Some(meta) = r.reader.read_into(&mut r.buf)? else {
+                    return Ok(Next::End);
+                };
+                if meta.new_section {
+                    state.load_tables(&r.reader);
+                }
+                let offset = r.reader.offset();
+                let event = Event::parse(&r.buf).map_err(|e| SourceError::Record {
+                    path: r.path.display().to_string(),
+                    offset,
+                    message: e.to_string(),
+                })?;
+                Ok(Next::Event {
+                    event,
+                    cpu: meta.cpu,
+                    state_only: meta.flags & FLAG_STATE_ONLY != 0,
+                })
+            }
+            EventSource::Kmod(k) => {
+                if !k.has_data() && !k.wait(IDLE_WAIT) {
+                    return Ok(Next::Idle);
+                }
+                let Some(record) = k.next_record() else {
+                    return Ok(Next::Idle);
+                };
+                match Event::parse(record) {
+                    Ok(event) => Ok(Next::Event {
+                        event,
+                        cpu: 0,
+                        state_only: false,
+                    }),
+                    // The ring reader validated the header; a bad parameter table is a
+                    // driver bug: skip the record rather than stop monitoring.
+                    Err(_) => Ok(Next::Idle),
+                }
+            }
+            EventSource::NoDriver => {
+                std::thread::sleep(IDLE_WAIT);
+                Ok(Next::Idle)
+            }
+        }
+    }
+}
