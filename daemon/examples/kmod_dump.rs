@@ -4,8 +4,11 @@
 //! there, and handy for looking at what the driver writes.
 //!
 //! ```text
-//! kmod_dump [--dev DIR] [--seconds N] [--ids 3,307,...] [--snaplen N] [--quiet]
+//! kmod_dump [--dev DIR] [--seconds N] [--ids 3,307,...] [--names open,execve,...]
+//!           [--state] [--snaplen N] [--quiet]
 //! ```
+//! `--names` records event types by name (as rules name them) and `--state` adds what the
+//! state tracker needs, as the daemon does (`KmodSource::set_interest_for`).
 //! Default ids: everything the driver supports except read/write (7, 9). Stops after `--seconds` (default: run until SIGTERM/SIGINT). Exit codes: 0 ok, 2 usage,
 //! 3 the driver is busy (another reader), 1 any other error. A record that does not decode
 //! with the event table's layout is printed as `BAD ...` and counted in `bad=`.
@@ -27,6 +30,8 @@ struct Args {
     opts: KmodOptions,
     seconds: Option<f64>,
     ids: Option<Vec<u16>>,
+    names: Option<Vec<String>>,
+    state: bool,
     quiet: bool,
 }
 
@@ -35,6 +40,8 @@ fn parse_args() -> Result<Args, String> {
         opts: KmodOptions::default(),
         seconds: None,
         ids: None,
+        names: None,
+        state: false,
         quiet: false,
     };
     let mut it = std::env::args().skip(1);
@@ -64,6 +71,15 @@ fn parse_args() -> Result<Args, String> {
                     ids.map_err(|_| format!("--ids: expected comma-separated event ids: {v}"))?,
                 );
             }
+            "--names" => {
+                let v = value("--names")?;
+                let names: Vec<String> = v.split(',').map(|s| s.trim().to_string()).collect();
+                if let Some(bad) = names.iter().find(|n| !table::is_known_name(n)) {
+                    return Err(format!("--names: unknown event name {bad}"));
+                }
+                args.names = Some(names);
+            }
+            "--state" => args.state = true,
             "--quiet" => args.quiet = true,
             _ => return Err(format!("unknown argument {a}")),
         }
@@ -99,11 +115,22 @@ fn main() {
 
 fn run(args: &Args) -> Result<(), KmodError> {
     let mut source = KmodSource::open(&args.opts)?;
-    let ids = match &args.ids {
-        Some(ids) => ids.clone(),
+    let ids = match (&args.ids, &args.names) {
+        (Some(ids), _) => ids.clone(),
+        (None, Some(names)) => {
+            let wanted: Vec<u16> = names.iter().flat_map(|n| table::ids_for_name(n)).collect();
+            let report = source.set_interest_for(&wanted, args.state)?;
+            if !report.unavailable.is_empty() {
+                eprintln!(
+                    "kmod_dump: the driver cannot record {}",
+                    report.unavailable.join(", ")
+                );
+            }
+            report.recorded
+        }
         // Everything the driver can record except read/write: the dumper's own writes
         // would feed back into the capture.
-        None => source
+        (None, None) => source
             .supported()?
             .into_iter()
             .filter(|id| !matches!(id, 7 | 9))

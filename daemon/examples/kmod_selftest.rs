@@ -6,10 +6,12 @@
 //!
 //!
 //! With `--udp PORT` it instead exchanges datagrams on 127.0.0.1 through sendto/recvfrom and
-//! sendmsg/recvmsg (the workload whose records the VM test checks) and exits.
+//! sendmsg/recvmsg (the workload whose records the VM test checks) and exits. With
+//! `--stats` it prints the driver's counters since load, summed over CPUs (the benchmark's
+//! drop figures): `STATS events=N drops_full=N drops_fault=N truncated=N`.
 //!
 //! ```text
-//! kmod_selftest [--dev DIR] | --udp PORT
+//! kmod_selftest [--dev DIR] [--stats] | --udp PORT
 //! ```
 
 use std::ffi::CString;
@@ -101,10 +103,33 @@ fn udp_exchange(port: u16) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Prints the driver's cumulative counters over every device.
+fn print_stats(dev_dir: &str) -> Result<(), String> {
+    let source = falco::source::kmod::KmodSource::open(&falco::source::kmod::KmodOptions {
+        device_dir: dev_dir.into(),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let (mut events, mut full, mut fault, mut truncated) = (0u64, 0u64, 0u64, 0u64);
+    for s in source.driver_stats().map_err(|e| e.to_string())? {
+        events += s.events;
+        full += s.drops_full;
+        fault += s.drops_fault;
+        truncated += s.truncated;
+    }
+    println!("STATS events={events} drops_full={full} drops_fault={fault} truncated={truncated}");
+    Ok(())
+}
+
 fn main() {
     let mut dev_dir = String::from("/dev");
+    let mut stats = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        if a == "--stats" {
+            stats = true;
+            continue;
+        }
         match (a.as_str(), args.next()) {
             ("--dev", Some(d)) => dev_dir = d,
             ("--udp", Some(p)) => {
@@ -122,10 +147,17 @@ fn main() {
                 std::process::exit(code);
             }
             _ => {
-                eprintln!("usage: kmod_selftest [--dev DIR] | --udp PORT");
+                eprintln!("usage: kmod_selftest [--dev DIR] [--stats] | --udp PORT");
                 std::process::exit(2);
             }
         }
+    }
+    if stats {
+        if let Err(e) = print_stats(&dev_dir) {
+            eprintln!("kmod_selftest --stats: {e}");
+            std::process::exit(1);
+        }
+        return;
     }
     let path = format!("{dev_dir}/falco0");
     let fd = open_dev(&path);

@@ -6,6 +6,8 @@
 # (in /vm) and tests/vm/guest-init.sh as /init.
 #
 #   scripts/vm/mkinitramfs.sh KREL FALCO_KO OUT.cpio.gz [PROGRAM...]
+# Environment: INIT_SCRIPT (default tests/vm/guest-init.sh) becomes /init; the contents of
+# EXTRA_DIR, if set, are copied to the root as they are.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 krel=${1:?KREL}; ko=${2:?falco.ko}; out=${3:?output}; shift 3
@@ -70,7 +72,10 @@ echo 'root:$6$notarealhash$:19000:0:99999:7:::' >"$stage/etc/shadow"
 chmod 0640 "$stage/etc/shadow"
 echo 'falco-vm' >"$stage/etc/hostname"
 echo 'ls -la' >"$stage/root/.bash_history"
-cp tests/vm/guest-init.sh "$stage/init"
+if [ -n "${EXTRA_DIR:-}" ]; then
+  cp -r "$EXTRA_DIR"/. "$stage/"
+fi
+cp "${INIT_SCRIPT:-tests/vm/guest-init.sh}" "$stage/init"
 chmod +x "$stage/init"
 
 (cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Verdicts of one VM test boot (tests/vm/run.sh): the guest's PASS/FAIL lines, the
-recorded workload in dump-main.txt, and the serial log (no WARN, BUG, oops, panic)."""
+recorded workload in dump-main.txt, the daemon's JSON alerts (alerts-1.json, and
+alerts-2.json from the daemon started after the first was SIGKILLed) and the serial log
+(no WARN, BUG, oops, panic)."""
+import json
 import re
 import sys
 from pathlib import Path
@@ -29,6 +32,7 @@ if "VMTEST DONE" not in serial:
     fail("the guest did not finish (no 'VMTEST DONE' on the serial console)")
 
 results = out / "results.txt"
+skipped_daemon = False
 if not results.exists():
     fail("no results.txt came out of the guest")
 else:
@@ -37,6 +41,9 @@ else:
             fail(f"guest: {line[5:]}")
         elif line.startswith("PASS"):
             ok(f"guest: {line[5:]}")
+        elif line.startswith("SKIP daemon-alerts"):
+            skipped_daemon = True
+            print(f"   skip {line[5:]}")
 
 dump_path = out / "dump-main.txt"
 dump = dump_path.read_text(errors="replace").splitlines() if dump_path.exists() else []
@@ -95,5 +102,89 @@ else:
 bad_lines = [l for l in dump if l.startswith("BAD")]
 for l in bad_lines[:5]:
     fail(f"record with a wrong layout: {l}")
+
+
+
+# ---- the daemon's JSON alerts (tests/vm/guest/rules.yaml on tests/vm/guest/workload) ----
+def alerts(name):
+    path = out / name
+    found = []
+    if not path.exists():
+        return found
+    for line in path.read_text(errors="replace").splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            found.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            fail(f"{name}: a line is not JSON ({e}): {line[:200]}")
+    return found
+
+
+def field_ok(value, want):
+    text = "" if value is None else str(value)
+    if isinstance(want, re.Pattern):
+        return want.fullmatch(text) is not None
+    return text == str(want)
+
+
+def expect_alert(name, found, rule, priority, fields):
+    matching = [a for a in found if a.get("rule") == rule]
+    if not matching:
+        fail(f"{name}: no alert of rule {rule!r} (rules alerted: "
+             f"{sorted({a.get('rule') for a in found})})")
+        return
+    for a in matching:
+        of = a.get("output_fields", {})
+        bad = {k: of.get(k) for k, w in fields.items() if not field_ok(of.get(k), w)}
+        if not bad and a.get("priority") == priority and a.get("source") == "syscall":
+            ok(f"{name}: {rule}: " + ", ".join(f"{k}={of.get(k)}" for k in fields))
+            return
+    a = matching[0]
+    of = a.get("output_fields", {})
+    diffs = [f"{k}={of.get(k)!r} (want {w.pattern if isinstance(w, re.Pattern) else w!r})"
+             for k, w in fields.items() if not field_ok(of.get(k), w)]
+    if a.get("priority") != priority:
+        diffs.append(f"priority={a.get('priority')!r} (want {priority!r})")
+    if a.get("source") != "syscall":
+        diffs.append(f"source={a.get('source')!r} (want 'syscall')")
+    fail(f"{name}: {rule}: {len(matching)} alert(s), none with the expected fields; "
+         f"first: {'; '.join(diffs)}")
+
+
+if skipped_daemon:
+    pass
+elif not (out / "alerts-1.json").exists():
+    fail("alerts-1.json missing: the daemon did not run in the guest")
+else:
+    first = alerts("alerts-1.json")
+    expect_alert("alerts-1.json", first, "VM shadow file read", "Warning", {
+        "proc.name": "cat", "proc.cmdline": "cat /etc/shadow", "proc.pname": "workload",
+        "proc.aname[2]": "init", "fd.name": "/etc/shadow", "user.name": "root",
+        "evt.type": "openat"})
+    expect_alert("alerts-1.json", first, "VM file created below /bin", "Error", {
+        "proc.name": "touch", "proc.cmdline": "touch /bin/x", "proc.pname": "workload",
+        "fd.name": "/bin/x", "user.name": "root", "evt.type": "openat"})
+    expect_alert("alerts-1.json", first, "VM shell history moved", "Warning", {
+        "proc.name": "mv", "proc.cmdline": "mv /root/.bash_history /tmp/bash_history.moved",
+        "proc.pname": "workload", "user.name": "root",
+        "evt.type": re.compile(r"rename(at2?)?"),
+        "evt.arg.oldpath": re.compile(r".*/root/\.bash_history|\.bash_history"),
+        "evt.arg.newpath": re.compile(r".*/tmp/bash_history\.moved")})
+    expect_alert("alerts-1.json", first, "VM nested shell ran cat", "Notice", {
+        "proc.name": "cat", "proc.cmdline": "cat /etc/hostname", "proc.pname": "sh",
+        "proc.aname[2]": "sh", "proc.aname[3]": "workload", "user.name": "root",
+        "evt.type": "execve"})
+    expect_alert("alerts-1.json", first, "VM connection to localhost 8080", "Notice", {
+        "proc.name": "nc", "proc.cmdline": "nc -w 2 127.0.0.1 8080",
+        "fd.name": re.compile(r"127\.0\.0\.1:\d+->127\.0\.0\.1:8080"),
+        "fd.cip": "127.0.0.1", "fd.cport": re.compile(r"[1-9]\d*"), "fd.sip": "127.0.0.1",
+        "fd.sport": "8080", "fd.l4proto": "tcp", "user.name": "root", "evt.type": "connect"})
+    second = alerts("alerts-2.json")
+    expect_alert("alerts-2.json (after SIGKILL of the first daemon)", second,
+                 "VM shadow file read", "Warning", {
+                     "proc.name": "cat", "proc.cmdline": "cat /etc/shadow",
+                     "proc.pname": "dash", "fd.name": "/etc/shadow", "user.name": "root"})
 
 sys.exit(1 if failures else 0)

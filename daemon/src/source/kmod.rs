@@ -257,6 +257,8 @@ struct CpuRing {
     _data_map: Mapping,
     file: File,
     path: PathBuf,
+    /// The CPU whose records this ring holds.
+    cpu: u16,
 }
 
 /// The live source over every CPU's ring. See the module documentation.
@@ -273,6 +275,7 @@ pub struct KmodSource {
     last_truncated: bool,
     /// Records were delivered since the last wait (see [`KmodSource::wait`]).
     active: bool,
+    last_cpu: u16,
 }
 
 fn ioctl_ptr<T>(
@@ -366,6 +369,7 @@ impl KmodSource {
             scratch: Vec::with_capacity(4096),
             last_truncated: false,
             active: false,
+            last_cpu: 0,
             max_idle_sleep: opts.max_idle_sleep.max(Duration::from_millis(1)),
         };
         if let Some(snaplen) = opts.snaplen {
@@ -453,6 +457,7 @@ impl KmodSource {
             _data_map: data_map,
             file,
             path,
+            cpu: u16::try_from(info.cpu).unwrap_or(u16::MAX),
         })
     }
 
@@ -607,6 +612,7 @@ impl KmodSource {
         self.handed_out = Some(i);
         self.delivered += 1;
         self.active = true;
+        self.last_cpu = self.cpus[i].cpu;
         let record = match self.cpus[i].ring.peek() {
             Ok(Some(record)) => record,
             // `refill` validated this record and only the consumer moves the tail.
@@ -622,6 +628,12 @@ impl KmodSource {
         self.last_truncated = true;
         self.truncated_delivered += 1;
         Some(&self.scratch)
+    }
+
+    /// The CPU that produced the record last returned by [`KmodSource::next_record`]
+    /// (`evt.cpu`).
+    pub fn last_record_cpu(&self) -> u16 {
+        self.last_cpu
     }
 
     /// Whether the record last returned by [`KmodSource::next_record`] had a value (path,

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Summary of one driver benchmark run (scripts/bench-driver.sh): per condition and
+workload the median ns per iteration over every round of every repetition, the ratio to
+"none", and for open+read+close our added cost as a fraction of the peer's; then drops.
+
+Usage: bench-driver-report.py bench.txt
+"""
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main():
+    results = defaultdict(list)
+    drops = defaultdict(list)
+    readers = set()
+    for line in open(sys.argv[1]):
+        f = line.split()
+        if not f:
+            continue
+        if f[0] == "RESULT" and len(f) == 6:
+            results[(f[1], f[4])].append(float(f[5]))
+        elif f[0] == "DROPS" and len(f) == 5:
+            kv = dict(x.split("=", 1) for x in f[3:])
+            drops[f[1]].append((kv.get("events", "?"), kv.get("drops", "?")))
+        elif f[0] == "READER":
+            readers.add(" ".join(f[1:]))
+    if not results:
+        sys.exit("no RESULT lines: the benchmark did not run")
+    conds = ["none", "ours", "peer"]
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print(f"our reader: {', '.join(sorted(readers)) or '?'}")
+    print(f"{'workload':10} {'condition':9} {'median ns/iter':>15} {'vs none':>8} {'samples':>8}")
+    for what in ("openrc", "getppid"):
+        base = med.get(("none", what))
+        for c in conds:
+            m = med.get((c, what))
+            if m is None:
+                continue
+            ratio = f"{m / base:.2f}x" if base else "-"
+            print(f"{what:10} {c:9} {m:15.1f} {ratio:>8} {len(results[(c, what)]):8}")
+    for what in ("openrc", "getppid"):
+        base, ours, peer = (med.get((c, what)) for c in conds)
+        if None not in (base, ours, peer) and peer > base:
+            print(f"{what}: our added cost = {(ours - base) / (peer - base):.2f} of the peer's "
+                  f"(+{ours - base:.0f} ns vs +{peer - base:.0f} ns)")
+    for c in ("ours", "peer"):
+        for rep, (ev, dr) in enumerate(drops.get(c, []), 1):
+            pct = ""
+            if ev.isdigit() and dr.isdigit() and int(ev) + int(dr) > 0:
+                pct = f" ({100 * int(dr) / (int(ev) + int(dr)):.2f} %)"
+            print(f"drops {c} rep {rep}: events={ev} drops={dr}{pct}")
+
+
+if __name__ == "__main__":
+    main()

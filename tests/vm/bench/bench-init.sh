@@ -1,0 +1,97 @@
+#!/bin/busybox sh
+# /init of the driver benchmark guest (scripts/bench-driver.sh). Runs the syscall
+# microbenchmark under three conditions, interleaved REPS times so drift hits all alike:
+#   none  no module loaded
+#   ours  falco.ko + our reader: the daemon with the default rules (falco -o
+#         engine.kind=kmod); where this build cannot run it yet, kmod_dump recording the
+#         default rules' event types plus the state tracker's (what the daemon would set)
+#   peer  Debian's scap.ko (falcosecurity-scap-dkms) + `sysdig -w /dev/null`
+# Output lines in /out/bench.txt:
+#   RESULT <cond> <rep> <round> <openrc|getppid> <ns per iteration>
+#   DROPS <cond> <rep> events=<n> drops=<n>
+#   READER <what ran as "ours">
+/bin/busybox mkdir -p /sbin
+/bin/busybox --install -s /sbin
+export PATH=/usr/bin:/bin:/sbin
+export HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+ip link set lo up
+while read -r m; do insmod "/modules/$m.ko" || echo "cannot load $m"; done </modules/order
+
+. /bench/params
+OUT=/out/bench.txt
+: >"$OUT"
+echo "VMTEST kernel $(uname -r), $(nproc) CPUs, ITERS=$ITERS ROUNDS=$ROUNDS REPS=$REPS"
+
+bench() { # bench COND REP
+	syscall_bench "$ITERS" "$ROUNDS" /etc/hostname | while read -r _ round what ns; do
+		echo "RESULT $1 $2 $round $what $ns" >>"$OUT"
+	done
+}
+
+start_ours() {
+	insmod /falco.ko || { echo "BENCH-ERROR insmod falco.ko"; return 1; }
+	READER=daemon
+	falco -c /bench/falco.yaml -r /bench/falco_rules.yaml -o engine.kind=kmod \
+		>/out/daemon-$1.log 2>&1 &
+	OURS=$!
+	sleep 3
+	# The daemon holds the devices when it runs: a second reader is refused.
+	kmod_dump --seconds 0.1 >/dev/null 2>&1
+	if [ $? != 3 ] || ! kill -0 $OURS 2>/dev/null; then
+		kill -KILL $OURS 2>/dev/null
+		wait $OURS 2>/dev/null
+		READER=kmod_dump
+		kmod_dump --quiet --state --names "$RULE_EVENTS" >/out/reader-$1.txt 2>&1 &
+		OURS=$!
+		sleep 2
+	fi
+	echo "READER $READER" >>"$OUT"
+}
+
+stop_ours() {
+	kill -TERM $OURS
+	wait $OURS
+	stats=$(kmod_selftest --stats)
+	events=$(echo "$stats" | sed -n 's/.*events=\([0-9]*\).*/\1/p')
+	drops=$(echo "$stats" | sed -n 's/.*drops_full=\([0-9]*\).*/\1/p')
+	echo "DROPS ours $1 events=$events drops=$drops" >>"$OUT"
+	rmmod falco
+}
+
+start_peer() {
+	insmod /scap.ko || { echo "BENCH-ERROR insmod scap.ko"; return 1; }
+	sysdig -v -w /dev/null >/out/sysdig-$1.log 2>&1 &
+	PEER=$!
+	sleep 3
+}
+
+stop_peer() {
+	kill -INT $PEER
+	wait $PEER
+	# sysdig -v ends with its driver counters: "Driver Events:N" and "Driver Drops:N".
+	events=$(sed -n 's/.*Driver Events:[ ]*\([0-9]*\).*/\1/p' /out/sysdig-$1.log | tail -1)
+	drops=$(sed -n 's/.*Driver Drops:[ ]*\([0-9]*\).*/\1/p' /out/sysdig-$1.log | tail -1)
+	echo "DROPS peer $1 events=${events:-?} drops=${drops:-?}" >>"$OUT"
+	rmmod scap
+}
+
+rep=1
+while [ $rep -le "$REPS" ]; do
+	echo "== rep $rep: none"
+	bench none $rep
+	echo "== rep $rep: ours"
+	start_ours $rep && { bench ours $rep; stop_ours $rep; }
+	echo "== rep $rep: peer"
+	start_peer $rep && { bench peer $rep; stop_peer $rep; }
+	rep=$((rep + 1))
+done
+
+dmesg >/out/dmesg.txt
+echo "VMTEST DONE"
+cd /out && tar -cf /dev/vda .
+sync
+poweroff -f
