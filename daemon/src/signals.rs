@@ -1,6 +1,6 @@
 //! Signals and reloads: SIGUSR1 (reopen outputs), SIGHUP (reload), SIGINT/SIGTERM (stop), the
-//! `watch_config_files` watcher, and [`reload`], the hook that validates a new configuration
-//! before anything switches.
+//! `watch_config_files` watcher, and [`Reloader`] (or the synchronous [`reload`]), which builds and
+//! validates a new configuration before anything switches.
 //!
 //! Handlers only set flags (async-signal-safe); the main loop polls them once per iteration:
 //!
@@ -9,9 +9,8 @@
 //! loop {
 //!     if signals.terminate_requested() { break }                  // drain: outputs.shutdown()
 //!     if signals.take_reopen() { outputs.reopen() }               // SIGUSR1
-//!     if signals.take_reload() {                                  // SIGHUP or a watched file
-//!         if let Some(new) = signals::reload(&outputs.handle(), iso, || build_new()) { swap(new) }
-//!     }
+//!     if signals.take_reload() { reloader.request() }              // SIGHUP or a watched file
+//!     if let Some(new) = reloader.poll() { swap(new) }             // built on its own thread
 //!     ... process events ...
 //! }
 //! ```
@@ -125,6 +124,120 @@ pub fn reload<T>(
             );
             None
         }
+    }
+}
+
+/// A reload that does not stop the hot loop: [`Reloader::request`] (on SIGHUP or a watched file)
+/// starts `build` — load and validate the new config and rules, compile the engine — on its own
+/// thread, while the old pipeline keeps processing events; the hot loop calls [`Reloader::poll`]
+/// between events and installs what it returns, so no event falls into a gap (Falco tears the
+/// whole app down and loses events there).
+///
+/// A failed build is logged and raised as the Critical internal alert
+/// "Falco internal: hot restart failure: <error>"; the daemon keeps running as it was. Requests
+/// arriving during a build are coalesced into one more build once it finishes (files may have
+/// changed after the first build read them).
+pub struct Reloader<T> {
+    build: Arc<dyn Fn() -> Result<T, String> + Send + Sync>,
+    outputs: OutputsHandle,
+    iso_8601: bool,
+    running: Option<(JoinHandle<()>, std::sync::mpsc::Receiver<Result<T, String>>)>,
+    again: bool,
+}
+
+impl<T: Send + 'static> Reloader<T> {
+    pub fn new(
+        build: impl Fn() -> Result<T, String> + Send + Sync + 'static,
+        outputs: OutputsHandle,
+        iso_8601: bool,
+    ) -> Self {
+        Reloader {
+            build: Arc::new(build),
+            outputs,
+            iso_8601,
+            running: None,
+            again: false,
+        }
+    }
+
+    /// Starts a build (or queues one more if a build is running). Logs Falco's
+    /// "SIGHUP received, restarting...".
+    pub fn request(&mut self) {
+        crate::logger::info("SIGHUP received, restarting...");
+        if self.running.is_some() {
+            self.again = true;
+        } else {
+            self.start();
+        }
+    }
+
+    /// A build is in progress.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    fn start(&mut self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let build = self.build.clone();
+        let spawned = std::thread::Builder::new()
+            .name("falco-reload".into())
+            .spawn(move || {
+                let _ = tx.send(build());
+            });
+        match spawned {
+            Ok(handle) => self.running = Some((handle, rx)),
+            Err(e) => self.fail(format!("cannot start the reload thread: {e}")),
+        }
+    }
+
+    fn fail(&self, error: String) {
+        let msg = format!("{RELOAD_FAILURE_RULE}: {error}");
+        crate::logger::critical(&format!("{msg}; keeping the running configuration"));
+        self.outputs.send_internal(
+            Priority::Critical,
+            RELOAD_FAILURE_RULE,
+            &msg,
+            &[("error", error.clone())],
+            self.iso_8601,
+        );
+    }
+
+    /// Never blocks: the new state when a build has just succeeded, else `None` (still
+    /// building, nothing requested, or failed — then already reported).
+    pub fn poll(&mut self) -> Option<T> {
+        let (_, rx) = self.running.as_ref()?;
+        let result = match rx.try_recv() {
+            Ok(r) => r,
+            Err(std::sync::mpsc::TryRecvError::Empty) => return None,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                Err("the reload thread ended without a result".to_string())
+            }
+        };
+        if let Some((handle, _)) = self.running.take() {
+            let _ = handle.join();
+        }
+        if std::mem::take(&mut self.again) {
+            self.start();
+        }
+        match result {
+            Ok(new) => Some(new),
+            Err(e) => {
+                self.fail(e);
+                None
+            }
+        }
+    }
+
+    /// Waits for a running build (tests, shutdown); same result as [`Reloader::poll`].
+    pub fn wait(&mut self, timeout: Duration) -> Option<T> {
+        let deadline = std::time::Instant::now() + timeout;
+        while self.running.is_some() && std::time::Instant::now() < deadline {
+            if let Some(new) = self.poll() {
+                return Some(new);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        None
     }
 }
 
@@ -330,6 +443,60 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("Falco internal: hot restart failure: rules.yaml:3:7"));
+    }
+
+    #[test]
+    fn background_reload_keeps_the_caller_running_and_reports_failures() {
+        use std::sync::atomic::AtomicU32;
+        let dir = temp_dir("reloader");
+        let path = dir.join("events.json");
+        let outputs = file_outputs(&path);
+        let gate = Arc::new(std::sync::Mutex::new(()));
+        let builds = Arc::new(AtomicU32::new(0));
+        let (g, b) = (gate.clone(), builds.clone());
+        // Builds 1 and 3 succeed, build 2 fails; each waits for the gate like a slow rules load.
+        let mut r = Reloader::new(
+            move || {
+                let _held = g.lock().unwrap();
+                match b.fetch_add(1, Ordering::SeqCst) + 1 {
+                    2 => Err("rules.yaml:1:1: broken".to_string()),
+                    n => Ok(n),
+                }
+            },
+            outputs.handle(),
+            false,
+        );
+        assert_eq!(r.poll(), None);
+        let held = gate.lock().unwrap();
+        r.request();
+        assert!(r.is_running());
+        // The "hot loop" keeps going while the build waits.
+        for _ in 0..20 {
+            assert_eq!(r.poll(), None);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // Two more requests during the build coalesce into one more build.
+        r.request();
+        r.request();
+        drop(held);
+        assert_eq!(r.wait(Duration::from_secs(5)), Some(1));
+        assert!(
+            r.is_running(),
+            "the coalesced request must start another build"
+        );
+        assert_eq!(r.wait(Duration::from_secs(5)), None);
+        assert!(!r.is_running());
+        assert_eq!(builds.load(Ordering::SeqCst), 2);
+        r.request();
+        assert_eq!(r.wait(Duration::from_secs(5)), Some(3));
+        outputs.shutdown();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(v["priority"], "Critical");
+        assert_eq!(v["rule"], RELOAD_FAILURE_RULE);
+        assert_eq!(v["output_fields"]["error"], "rules.yaml:1:1: broken");
     }
 
     #[test]

@@ -423,16 +423,14 @@ impl Config {
             )
         })?;
         let port = r.u64("webserver.listen_port", 8765)?;
-        let listen_port = u16::try_from(port)
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| {
-                r.bad_value(
-                    "webserver.listen_port",
-                    &port.to_string(),
-                    "a port in 1..65535",
-                )
-            })?;
+        // 0 asks the kernel for a free port (the log line names the one bound); tests use it.
+        let listen_port = u16::try_from(port).ok().ok_or_else(|| {
+            r.bad_value(
+                "webserver.listen_port",
+                &port.to_string(),
+                "a port in 0..65535",
+            )
+        })?;
         let webserver = WebserverConfig {
             enabled: r.bool("webserver.enabled", false)?,
             threadiness: r.u64("webserver.threadiness", 0)?,

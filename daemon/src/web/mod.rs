@@ -64,6 +64,15 @@ impl WebSettings {
     }
 }
 
+/// Starts the webserver when Falco would: `webserver.enabled`, and not when replaying a capture
+/// (Falco 0.39 skips it in capture mode; `--dry-run` callers do not call this at all).
+pub fn start_for(cfg: &Config, health: Arc<Health>) -> Result<Option<Webserver>, WebError> {
+    if !cfg.webserver.enabled || cfg.engine.kind == crate::config::EngineKind::Replay {
+        return Ok(None);
+    }
+    Webserver::start(&WebSettings::from_config(cfg), health).map(Some)
+}
+
 /// Why the webserver could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {

@@ -538,3 +538,27 @@ fn label_names_are_sanitised_like_falcos() {
     assert_eq!(metrics::sanitize_label_name("tag_", "_x"), "tag_x");
     assert_eq!(metrics::sanitize_label_name("tag_", "T1059"), "tag_T1059");
 }
+
+#[test]
+fn started_only_when_enabled_and_not_replaying() {
+    let h = Arc::new(Health::default());
+    let cfg = |extra: &[&str]| {
+        let mut o: Vec<String> = vec![
+            "webserver.listen_address=127.0.0.1".into(),
+            "webserver.listen_port=0".into(),
+        ];
+        o.extend(extra.iter().map(|s| s.to_string()));
+        Config::from_yaml_str("", &o).unwrap()
+    };
+    assert!(start_for(&cfg(&[]), h.clone()).unwrap().is_none());
+    let replay = cfg(&[
+        "webserver.enabled=true",
+        "engine.kind=replay",
+        "engine.replay.capture_file=/x.scap",
+    ]);
+    assert!(start_for(&replay, h.clone()).unwrap().is_none());
+    let live = cfg(&["webserver.enabled=true", "engine.kind=nodriver"]);
+    let ws = start_for(&live, h).unwrap().expect("started");
+    assert_eq!(curl(&[&url(&ws, "/healthz")]).status, 503);
+    ws.stop();
+}
