@@ -127,6 +127,9 @@ pub fn reload<T>(
     }
 }
 
+/// A build in progress: its thread and where its result arrives.
+type Build<T> = (JoinHandle<()>, std::sync::mpsc::Receiver<Result<T, String>>);
+
 /// A reload that does not stop the hot loop: [`Reloader::request`] (on SIGHUP or a watched file)
 /// starts `build` — load and validate the new config and rules, compile the engine — on its own
 /// thread, while the old pipeline keeps processing events; the hot loop calls [`Reloader::poll`]
@@ -141,7 +144,7 @@ pub struct Reloader<T> {
     build: Arc<dyn Fn() -> Result<T, String> + Send + Sync>,
     outputs: OutputsHandle,
     iso_8601: bool,
-    running: Option<(JoinHandle<()>, std::sync::mpsc::Receiver<Result<T, String>>)>,
+    running: Option<Build<T>>,
     again: bool,
 }
 
