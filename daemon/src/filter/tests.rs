@@ -11,7 +11,8 @@ use crate::fields::{Extractor, FieldArg, Values};
 #[derive(Default)]
 pub(super) struct FakeEvent {
     pub evt_type: u16,
-    pub fields: HashMap<(u16, FieldArg), Vec<Val>>,
+    /// Looked up by scanning: no key to build (and allocate) per extraction.
+    pub fields: Vec<((u16, FieldArg), Vec<Val>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -36,7 +37,9 @@ impl FakeEvent {
             None => (name, None),
         };
         let (info, arg) = registry::resolve(n, arg).expect("known field");
-        self.fields.insert((info.id as u16, arg), vals.to_vec());
+        let key = (info.id as u16, arg);
+        self.fields.retain(|(k, _)| *k != key);
+        self.fields.push((key, vals.to_vec()));
         self
     }
 
@@ -53,7 +56,7 @@ impl Extractor for FakeEvent {
     }
 
     fn extract(&mut self, id: u16, arg: &FieldArg, out: &mut Values) {
-        if let Some(vals) = self.fields.get(&(id, arg.clone())) {
+        if let Some((_, vals)) = self.fields.iter().find(|((i, a), _)| *i == id && a == arg) {
             for v in vals {
                 match v {
                     Val::S(s) => out.push_str(s.as_bytes()),
@@ -1005,4 +1008,87 @@ fn compile_depth_is_bounded_through_macros() {
     assert_eq!(e.kind, CompileErrorKind::TooDeep);
     assert_eq!(e.offset, Some(0));
     assert!(compile(&parse("m250").unwrap(), &defs).is_ok());
+}
+
+/// Counts heap allocations per thread, to check that matching allocates nothing.
+mod alloc_count {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    fn bump() {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    }
+
+    // SAFETY: forwards to the system allocator; the counter is a const-initialised
+    // thread-local without destructor, so touching it cannot allocate or recurse.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            bump();
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            bump();
+            unsafe { System.alloc_zeroed(layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            bump();
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    pub fn allocations() -> u64 {
+        ALLOCATIONS.with(|c| c.get())
+    }
+}
+
+#[test]
+fn matching_allocates_nothing_in_steady_state() {
+    let defs = Defs::default()
+        .macro_("open_write", "evt.type in (open, openat) and fd.num >= 0")
+        .list("shells", &["sh", "bash", "zsh"])
+        .list("dirs", &["/etc", "/usr/lib", "/home/*/.ssh"]);
+    let cond = "open_write and proc.name in (shells) and fd.name pmatch (dirs) \
+        and fd.name icontains SSH and fd.name glob '/home/*' and fd.name regex '/home/[a-z]+/.*' \
+        and tolower(proc.exe) endswith /bash and tolower(basename(proc.exe)) = val(proc.name) \
+        and proc.aname in (sshd, systemd) and fd.snet in (\"10.0.0.0/8\") and not fd.sport in (80, 443) \
+        and b64(proc.cmdline) contains world and evt.arg.flags contains O_CREAT";
+    let f = filter_with(cond, &defs);
+    let mut ev = FakeEvent::new()
+        .of_type("open")
+        .set("fd.num", &[Val::I(3)])
+        .set("proc.name", &[Val::S("bash")])
+        .set("fd.name", &[Val::S("/home/bob/.ssh/id_rsa")])
+        .set("proc.exe", &[Val::S("/usr/bin/BASH")])
+        .set("proc.aname", &[Val::S("sshd"), Val::S("systemd")])
+        .set("fd.snet", &[Val::Ip("10.2.3.4")])
+        .set("fd.sport", &[Val::U(22)])
+        .set("proc.cmdline", &[Val::S("aGVsbG8gd29ybGQ=")])
+        .set("evt.arg.flags", &[Val::S("O_RDWR|O_CREAT")]);
+    let mut ev2 = FakeEvent::new()
+        .of_type("open")
+        .set("fd.num", &[Val::I(-1)]);
+    // Warm-up: scratch buffers grow to size, the regex cache fills.
+    assert!(f.matches(&mut ev));
+    assert!(!f.matches(&mut ev2));
+    let before = alloc_count::allocations();
+    let mut hits = 0;
+    for _ in 0..1000 {
+        hits += f.matches(&mut ev) as u32;
+        hits += f.matches(&mut ev2) as u32;
+    }
+    let after = alloc_count::allocations();
+    assert_eq!(hits, 1000);
+    assert_eq!(after - before, 0, "allocations while matching");
 }
