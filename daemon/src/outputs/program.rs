@@ -1,30 +1,41 @@
 //! The program channel: `sh -c <program>` with the alert on its stdin.
 //!
 //! `keep_alive: false` runs one process per alert and waits for it (Falco's popen/pclose);
-//! `keep_alive: true` keeps one process and feeds it line by line. A kept process that has
-//! exited (or whose stdin is closed) is detected before each write and on a broken pipe, logged,
-//! reaped and respawned, and the alert is written to the new one. [`Channel::reopen`] (SIGUSR1)
-//! closes the process's stdin, waits briefly for it, and the next alert starts a new one.
+//! `keep_alive: true` keeps one process and feeds it line by line (batched unless `-U`). A kept
+//! process that has exited (or whose stdin is closed) is detected before each write and on a
+//! broken pipe, logged, reaped and respawned, and the lines it did not take are written to the new
+//! one — from the start of a line, so the new process never sees half an alert. [`Channel::reopen`]
+//! (SIGUSR1) closes the process's stdin, waits briefly for it, and the next alert starts a new one.
+//!
+//! The channel counts deliveries itself, when the bytes are in the program's pipe; lines that no
+//! process would take (the program keeps dying, or cannot start) are counted as failed and logged.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::stats::{LogLimiter, OutputStats};
+use super::stats::{ChannelKind, LogLimiter, OutputStats};
 use super::Channel;
 use crate::priority::Priority;
 
 /// How long a closed-stdin child may take to exit on reopen/shutdown before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Bytes of alert lines batched for a kept process (buffered mode).
+const BATCH: usize = 64 * 1024;
+/// Processes started for one batch before its lines are given up.
+const SPAWN_ATTEMPTS: u32 = 2;
 
 pub struct ProgramChannel {
     program: String,
     keep_alive: bool,
     buffered: bool,
     stats: Arc<OutputStats>,
-    child: Option<(Child, BufWriter<ChildStdin>)>,
+    child: Option<(Child, ChildStdin)>,
+    /// Lines not yet in a pipe (keep_alive), oldest first.
+    pending: Vec<u8>,
+    pending_alerts: u64,
     scratch: Vec<u8>,
     restart_log: LogLimiter,
 }
@@ -37,12 +48,14 @@ impl ProgramChannel {
             buffered,
             stats,
             child: None,
+            pending: Vec::new(),
+            pending_alerts: 0,
             scratch: Vec::new(),
             restart_log: LogLimiter::default(),
         }
     }
 
-    fn spawn(&self) -> io::Result<(Child, BufWriter<ChildStdin>)> {
+    fn spawn(&self) -> io::Result<(Child, ChildStdin)> {
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(&self.program)
@@ -59,63 +72,147 @@ impl ProgramChannel {
             .stdin
             .take()
             .ok_or_else(|| io::Error::other("program started without a stdin pipe"))?;
-        let capacity = if self.buffered { 64 * 1024 } else { 0 };
-        Ok((child, BufWriter::with_capacity(capacity, stdin)))
+        Ok((child, stdin))
+    }
+
+    fn count(&self, counter: &[std::sync::atomic::AtomicU64; 5], n: u64) {
+        if n > 0 {
+            counter[ChannelKind::Program as usize].fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     /// Closes the kept process's stdin and reaps it (killing it after a grace period).
-    fn stop_child(&mut self) -> io::Result<()> {
-        let Some((mut child, mut stdin)) = self.child.take() else {
-            return Ok(());
-        };
-        let flushed = stdin.flush();
-        drop(stdin);
-        reap(&mut child);
-        flushed
+    fn stop_child(&mut self) {
+        if let Some((mut child, stdin)) = self.child.take() {
+            drop(stdin);
+            reap(&mut child);
+        }
     }
 
-    /// Writes the line to the kept process, (re)starting it as needed.
-    fn write_kept(&mut self) -> io::Result<()> {
-        if let Some((child, _)) = self.child.as_mut() {
-            if let Ok(Some(status)) = child.try_wait() {
-                let program = &self.program;
-                self.restart_log.log(Priority::Error, || {
-                    format!("program output: '{program}' exited ({status}); restarting it")
-                });
-                self.child = None;
-            }
+    /// A kept process that has exited is reaped, so the next write starts a new one.
+    fn drop_dead_child(&mut self) {
+        let exited = match self.child.as_mut() {
+            Some((child, _)) => child.try_wait().ok().flatten(),
+            None => None,
+        };
+        if let Some(status) = exited {
+            let program = &self.program;
+            self.restart_log.log(Priority::Error, || {
+                format!("program output: '{program}' exited ({status}); restarting it")
+            });
+            self.stop_child();
         }
-        for attempt in 0..2 {
+    }
+
+    /// Puts the pending lines into a kept process's pipe, (re)starting it as needed.
+    fn write_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.drop_dead_child();
+        let mut last_error = None;
+        for _ in 0..SPAWN_ATTEMPTS {
             if self.child.is_none() {
-                self.child = Some(self.spawn()?);
-            }
-            let Some((_, stdin)) = self.child.as_mut() else {
-                continue;
-            };
-            let mut result = stdin.write_all(&self.scratch);
-            if result.is_ok() && !self.buffered {
-                result = stdin.flush();
-            }
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe && attempt == 0 => {
-                    let program = &self.program;
-                    self.restart_log.log(Priority::Error, || {
-                        format!("program output: '{program}' closed its input; restarting it")
-                    });
-                    if let Some((mut child, stdin)) = self.child.take() {
-                        // The buffered bytes cannot go anywhere now; the alert is retried.
-                        let _ = stdin.into_parts();
-                        reap(&mut child);
+                match self.spawn() {
+                    Ok(c) => self.child = Some(c),
+                    Err(e) => {
+                        last_error = Some(e);
+                        break;
                     }
                 }
-                Err(e) => return Err(e),
+            }
+            let Some((_, stdin)) = self.child.as_mut() else {
+                break;
+            };
+            let mut off = 0;
+            let result = loop {
+                if off == self.pending.len() {
+                    break Ok(());
+                }
+                match stdin.write(&self.pending[off..]) {
+                    Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+                    Ok(n) => off += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            // Whole lines now in the pipe are delivered; a cut line is resent whole.
+            let done = match self.pending[..off].iter().rposition(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                None => 0,
+            };
+            let lines = memchr::memchr_iter(b'\n', &self.pending[..done]).count() as u64;
+            self.pending.drain(..done);
+            self.pending_alerts -= lines.min(self.pending_alerts);
+            self.count(&self.stats.delivered, lines);
+            match result {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let program = &self.program;
+                    self.restart_log.log(Priority::Error, || {
+                        format!(
+                            "program output: '{program}' does not take input ({e}); restarting it"
+                        )
+                    });
+                    self.stop_child();
+                    last_error = Some(e);
+                }
             }
         }
-        Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            format!("program '{}' does not accept input", self.program),
-        ))
+        Err(last_error.unwrap_or_else(|| io::Error::other("program output: no process")))
+    }
+
+    /// Gives up the pending lines (all but `keep` of them are counted as failed here).
+    fn discard_pending(&mut self, keep: u64, why: &io::Error) {
+        let lost = self.pending_alerts.saturating_sub(keep);
+        if lost > 0 {
+            self.count(&self.stats.failed, lost);
+            crate::logger::log(
+                Priority::Error,
+                &format!("program output: {lost} alerts lost ({why})"),
+            );
+        }
+        self.pending.clear();
+        self.pending_alerts = 0;
+    }
+
+    fn emit_kept(&mut self) -> io::Result<()> {
+        self.pending.extend_from_slice(&self.scratch);
+        self.pending_alerts += 1;
+        if self.buffered && self.pending.len() < BATCH {
+            return Ok(());
+        }
+        match self.write_pending() {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // This alert is counted by the caller; the older ones here.
+                self.discard_pending(1, &e);
+                Err(e)
+            }
+        }
+    }
+
+    fn emit_once(&mut self) -> io::Result<()> {
+        let (mut child, mut stdin) = self.spawn()?;
+        let written = stdin.write_all(&self.scratch).and_then(|_| stdin.flush());
+        drop(stdin);
+        // Like pclose(): wait for the program, however long it takes (the output watchdog
+        // reports a program that hangs).
+        let status = child.wait();
+        written?;
+        status?;
+        self.count(&self.stats.delivered, 1);
+        Ok(())
+    }
+
+    /// Writes what is pending, gives up what cannot be written, and stops the process.
+    fn finish(&mut self) -> io::Result<()> {
+        let result = self.write_pending();
+        if let Err(e) = &result {
+            self.discard_pending(0, e);
+        }
+        self.stop_child();
+        result
     }
 }
 
@@ -140,30 +237,29 @@ impl Channel for ProgramChannel {
         self.scratch.extend_from_slice(line.as_bytes());
         self.scratch.push(b'\n');
         if self.keep_alive {
-            return self.write_kept();
+            self.emit_kept()
+        } else {
+            self.emit_once()
         }
-        let (mut child, mut stdin) = self.spawn()?;
-        let written = stdin.write_all(&self.scratch).and_then(|_| stdin.flush());
-        drop(stdin);
-        // Like pclose(): wait for the program, however long it takes (the output watchdog
-        // reports a program that hangs).
-        let status = child.wait();
-        written?;
-        status.map(|_| ())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self.child.as_mut() {
-            Some((_, stdin)) => stdin.flush(),
-            None => Ok(()),
+        let result = self.write_pending();
+        if let Err(e) = &result {
+            self.discard_pending(0, e);
         }
+        result
     }
 
     fn reopen(&mut self) -> io::Result<()> {
-        self.stop_child()
+        self.finish()
     }
 
     fn close(&mut self) -> io::Result<()> {
-        self.stop_child()
+        self.finish()
+    }
+
+    fn counts_delivery(&self) -> bool {
+        false
     }
 }

@@ -307,6 +307,51 @@ fn program_that_exits_at_once_is_respawned_and_accounted() {
 }
 
 #[test]
+fn kept_programs_that_keep_dying_account_for_every_alert() {
+    let dir = temp_dir("prog4");
+    for (program, buffered) in [
+        ("exit 0".to_string(), true),
+        ("exit 0".to_string(), false),
+        (
+            format!("head -n 3 >> {}", dir.join("head.txt").display()),
+            true,
+        ),
+        (
+            format!("head -n 3 >> {}", dir.join("head2.txt").display()),
+            false,
+        ),
+    ] {
+        let s = program_settings(program.clone(), true, buffered);
+        let out = Outputs::start(&s, None).unwrap();
+        for i in 0..200 {
+            out.handle().send(alert(i));
+            if i % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let stats = out.stats();
+        out.shutdown();
+        let delivered = OutputStats::get(&stats.delivered, ChannelKind::Program);
+        let failed = OutputStats::get(&stats.failed, ChannelKind::Program);
+        assert_eq!(
+            delivered + failed,
+            200,
+            "{program} buffered={buffered}: {delivered} delivered, {failed} failed"
+        );
+        assert!(stats.program_spawns.load(Ordering::Relaxed) >= 1);
+    }
+    // What `head` took is whole lines, never a cut alert.
+    for f in ["head.txt", "head2.txt"] {
+        for l in lines(&dir.join(f)) {
+            assert!(
+                l.starts_with("12:00:00.000000000: Warning test alert n="),
+                "{l}"
+            );
+        }
+    }
+}
+
+#[test]
 fn program_that_never_reads_does_not_hang_the_worker() {
     let s = program_settings("exit 3".to_string(), false, true);
     let out = Outputs::start(&s, None).unwrap();
