@@ -10,7 +10,9 @@
 //! [`run`] is what `falco` does when no informational flag is given. [`build_engine`] turns a
 //! configuration into an engine (also used by reloads); [`run_loop`] is the hot loop.
 
+mod daemon;
 pub mod drops;
+pub mod load;
 pub mod pipeline;
 pub mod source;
 pub mod summary;
@@ -25,7 +27,9 @@ use crate::priority::Priority;
 use crate::signals::SignalFlags;
 use crate::web::Health;
 
+pub use daemon::run;
 use drops::{DropAction, DropMonitor};
+pub use load::build_engine;
 use pipeline::Pipeline;
 use source::{EventSource, Next};
 

@@ -109,12 +109,13 @@ impl EventSource {
         }
     }
 
-    /// Restricts the driver to `ids` (plus what the state tracker needs, which the caller
-    /// includes). Returns the ids actually enabled; other sources ignore it.
-    pub fn set_interest(&mut self, ids: &[u16]) -> Result<Vec<u16>, SourceError> {
+    /// Restricts the driver to the event types the rules need (`ids`, as the engine computes
+    /// them) plus what the state tracker needs. Returns the event names the driver cannot
+    /// record; other sources ignore it.
+    pub fn set_interest(&mut self, ids: &[u16]) -> Result<Vec<&'static str>, SourceError> {
         match self {
-            EventSource::Kmod(k) => Ok(k.set_interest_supported(ids)?),
-            _ => Ok(ids.to_vec()),
+            EventSource::Kmod(k) => Ok(k.set_interest_for(ids, true)?.unavailable),
+            _ => Ok(Vec::new()),
         }
     }
 

@@ -75,8 +75,7 @@ pub fn run(opts: Options) -> i32 {
     if crate::rules::cli::wants(&opts) {
         return crate::rules::cli::run(&opts);
     }
-    eprintln!("falco: event processing is not available in this build yet");
-    1
+    crate::app::run(&opts)
 }
 
 /// Whether `-o json_output=...` asks for JSON (the config file's value is read by the runtime).

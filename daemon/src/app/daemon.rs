@@ -1,0 +1,307 @@
+//! `falco` without an informational flag: configuration → rules → source → hot loop → summary.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::drops::DropMonitor;
+use super::load::{self, build_engine};
+use super::pipeline::Pipeline;
+use super::source::EventSource;
+use super::LoadedEngine;
+use super::{run_loop, LoopControl, LoopEnd};
+use crate::cli::Options;
+use crate::config::{Config, EngineKind};
+use crate::logger;
+use crate::outputs::{Outputs, OutputsSettings};
+use crate::signals::SignalFlags;
+use crate::web::Health;
+
+/// Config overrides implied by flags: `-e FILE` is the old spelling of replay.
+fn effective_overrides(opts: &Options) -> Vec<String> {
+    let mut v = opts.options.clone();
+    if let Some(f) = &opts.events_file {
+        v.push("engine.kind=replay".into());
+        v.push(format!("engine.replay.capture_file={}", f.display()));
+    }
+    v
+}
+
+/// Removes the pid file when the run ends.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn create(path: &std::path::Path) -> Result<PidFile, String> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("Could not write pid file {}: {e}", path.display()))?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `falco` with no informational flag: load, run until done, report. Returns the exit code.
+pub fn run(opts: &Options) -> i32 {
+    let overrides = effective_overrides(opts);
+    let cfg = match Config::load(opts.config.as_deref(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    logger::configure(
+        cfg.log_level,
+        cfg.log_stderr,
+        cfg.log_syslog,
+        cfg.time_format_iso_8601,
+    );
+    log_startup(&cfg);
+    let loaded = match build_engine(&cfg, opts) {
+        Ok(l) => l,
+        Err(e) => {
+            logger::error(&e);
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    if opts.dry_run {
+        logger::info("Dry run: configuration and rules loaded, no events processed; exiting.");
+        return 0;
+    }
+    let _pidfile = match opts.pidfile.as_deref().map(PidFile::create).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+
+    // Source first: a missing capture or driver fails before anything starts.
+    let kind = cfg.engine.kind;
+    let (mut src, state) = match open_source(&cfg, opts) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    if let EventSource::Kmod(_) = src {
+        match src.set_interest(&loaded.engine.interest_set()) {
+            Ok(unavailable) => {
+                if !unavailable.is_empty() {
+                    logger::warning(&format!(
+                        "The driver cannot record these event types; rules on them will not match: {}",
+                        unavailable.join(", ")
+                    ));
+                }
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return 1;
+            }
+        }
+    }
+
+    let runtime = match cfg.http_output.enabled {
+        true => match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("falco-http")
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                eprintln!("Error: cannot start the http output runtime: {e}");
+                return 1;
+            }
+        },
+        false => None,
+    };
+    let out_settings = OutputsSettings::from_config(&cfg, opts.unbuffered);
+    let outputs = match Outputs::start(&out_settings, runtime.as_ref().map(|r| r.handle())) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let handle = outputs.handle();
+    let health = Arc::new(Health::default());
+    health.set_outputs(outputs.stats(), cfg.output_timeout);
+    health.set_run_info(load::run_info(&cfg, kind, &loaded.rules_files));
+    let webserver = if cfg.webserver.enabled && kind != EngineKind::Replay {
+        match crate::web::Webserver::start(
+            &crate::web::WebSettings::from_config(&cfg),
+            health.clone(),
+        ) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let signals = match SignalFlags::install() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            logger::warning(&format!("Cannot install signal handlers: {e}"));
+            None
+        }
+    };
+    let watcher = match (
+        &signals,
+        cfg.watch_config_files && kind != EngineKind::Replay,
+    ) {
+        (Some(sig), true) => crate::signals::ConfigWatcher::start(
+            cfg.watched_paths(&loaded.rules_files),
+            sig.reload_flag(),
+        )
+        .ok(),
+        _ => None,
+    };
+
+    let mut pipeline = Pipeline::new(
+        state,
+        loaded.engine,
+        loaded.alert_settings,
+        handle.clone(),
+        Some(health.clone()),
+    );
+    let mut monitor = DropMonitor::new(cfg.syscall_event_drops.clone());
+    if let Err(e) = src.start() {
+        eprintln!("Error: {e}");
+        return 1;
+    }
+    logger::info(&format!(
+        "Opening 'syscall' source with {}",
+        source_description(kind)
+    ));
+    health.source_opened();
+    let iso = cfg.time_format_iso_8601;
+    let config_path = opts.config.clone();
+    let reload_opts = opts.clone();
+    let mut reload = move || -> Option<LoadedEngine> {
+        crate::signals::reload(&handle, iso, || {
+            let cfg = Config::load(config_path.as_deref(), &effective_overrides(&reload_opts))
+                .map_err(|e| e.to_string())?;
+            build_engine(&cfg, &reload_opts)
+        })
+    };
+    let handle = outputs.handle();
+    let started = Instant::now();
+    let end = {
+        let mut ctl = LoopControl {
+            stop_after: opts.duration_secs.map(Duration::from_secs),
+            signals: signals.as_ref(),
+            drops: Some(&mut monitor),
+            health: Some(health.clone()),
+            reload: Some(&mut reload),
+            outputs: Some(&outputs),
+            internal: Some((&handle, iso)),
+        };
+        run_loop(&mut src, &mut pipeline, &mut ctl)
+    };
+    src.stop();
+    health.source_closed();
+    health.stopping();
+    let code = match &end {
+        LoopEnd::Finished | LoopEnd::TimeLimit => 0,
+        LoopEnd::Terminated => {
+            logger::info("SIGINT received, exiting...");
+            0
+        }
+        LoopEnd::DropExit => 1,
+        LoopEnd::Error(e) => {
+            logger::error(&format!("{e}"));
+            eprintln!("Error: {e}");
+            1
+        }
+    };
+    drop(watcher);
+    drop(handle);
+    outputs.shutdown();
+    if let Some(w) = webserver {
+        w.stop();
+    }
+    drop(runtime);
+    print!("{}", pipeline.summary());
+    eprint!("{}", monitor.summary());
+    if opts.verbose {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "Elapsed time: {secs:.3}, Captured Events: {}, {:.2} eps",
+            pipeline.events(),
+            pipeline.events() as f64 / secs.max(1e-9)
+        );
+    }
+    code
+}
+
+fn source_description(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Replay => "scap file",
+        EngineKind::Nodriver => "no driver",
+        _ => "Kernel module",
+    }
+}
+
+fn open_source(cfg: &Config, opts: &Options) -> Result<(EventSource, crate::state::State), String> {
+    match cfg.engine.kind {
+        EngineKind::Replay => {
+            let file = &cfg.engine.replay_capture_file;
+            if file.is_empty() {
+                return Err(
+                    "engine.kind is replay but engine.replay.capture_file is empty".to_string(),
+                );
+            }
+            EventSource::replay(std::path::Path::new(file)).map_err(|e| e.to_string())
+        }
+        EngineKind::Kmod => {
+            let kopts = crate::source::kmod::KmodOptions {
+                snaplen: opts.snaplen,
+                ..Default::default()
+            };
+            let src = EventSource::kmod(&kopts).map_err(|e| e.to_string())?;
+            // Processes that started before us get names and parents from /proc.
+            let snapshot = crate::source::procfs::scan(&Default::default())
+                .map_err(|e| format!("cannot read /proc: {e}"))?;
+            let reader = snapshot.into_reader();
+            Ok((src, crate::state::State::from_reader(&reader)))
+        }
+        EngineKind::Nodriver => Ok((EventSource::NoDriver, crate::state::State::default())),
+        other => Err(format!(
+            "engine.kind={} is not supported by this build (use kmod, replay or nodriver)",
+            other.name()
+        )),
+    }
+}
+
+fn log_startup(cfg: &Config) {
+    logger::info(&format!(
+        "Falco version: {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH
+    ));
+    if !cfg.loaded_files.is_empty() {
+        logger::info("Falco initialized with configuration files:");
+        for f in &cfg.loaded_files {
+            logger::info(&format!("   {}", f.display()));
+        }
+    }
+    for w in &cfg.warnings {
+        logger::warning(w);
+    }
+    if std::env::var_os("FALCO_HOSTNAME").is_some() {
+        logger::info(&format!(
+            "Hostname value has been overridden via environment variable to: {}",
+            crate::outputs::hostname()
+        ));
+    }
+}
