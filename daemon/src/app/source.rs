@@ -182,13 +182,13 @@ impl EventSource {
                 if !k.has_data() && !k.wait(IDLE_WAIT) {
                     return Ok(Next::Idle);
                 }
-                let Some(record) = k.next_record() else {
+                let Some(record) = k.next_with_origin() else {
                     return Ok(Next::Idle);
                 };
-                match Event::parse(record) {
+                match Event::parse(record.bytes) {
                     Ok(event) => Ok(Next::Event {
                         event,
-                        cpu: 0,
+                        cpu: record.cpu,
                         state_only: false,
                     }),
                     // The ring reader validated the header; a bad parameter table is a

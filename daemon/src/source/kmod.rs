@@ -73,6 +73,17 @@ pub enum KmodError {
     Snaplen(u32),
 }
 
+/// One record of the live source (see [`KmodSource::next_with_origin`]).
+#[derive(Debug, Clone, Copy)]
+pub struct KmodRecord<'a> {
+    /// The record in the scap v2 event layout (truncation mark cleared).
+    pub bytes: &'a [u8],
+    /// The CPU that produced it (`evt.cpu`).
+    pub cpu: u16,
+    /// A value was cut at the driver's limit (path, argv, environment, I/O data).
+    pub truncated: bool,
+}
+
 /// Capture statistics since the source was opened (all CPUs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct KmodStats {
@@ -628,6 +639,27 @@ impl KmodSource {
         self.last_truncated = true;
         self.truncated_delivered += 1;
         Some(&self.scratch)
+    }
+
+    /// The next record with where it came from: [`KmodSource::next_record`] plus the CPU
+    /// and the truncation mark, in one borrow.
+    pub fn next_with_origin(&mut self) -> Option<KmodRecord<'_>> {
+        self.next_record()?;
+        let (cpu, truncated) = (self.last_cpu, self.last_truncated);
+        let bytes: &[u8] = if truncated {
+            &self.scratch
+        } else {
+            let i = self.handed_out?;
+            match self.cpus[i].ring.peek() {
+                Ok(Some(record)) => record,
+                _ => return None,
+            }
+        };
+        Some(KmodRecord {
+            bytes,
+            cpu,
+            truncated,
+        })
     }
 
     /// The CPU that produced the record last returned by [`KmodSource::next_record`]
