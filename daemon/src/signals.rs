@@ -146,6 +146,7 @@ pub struct Reloader<T> {
     iso_8601: bool,
     running: Option<Build<T>>,
     again: bool,
+    failures: u64,
 }
 
 impl<T: Send + 'static> Reloader<T> {
@@ -160,6 +161,7 @@ impl<T: Send + 'static> Reloader<T> {
             iso_8601,
             running: None,
             again: false,
+            failures: 0,
         }
     }
 
@@ -172,6 +174,11 @@ impl<T: Send + 'static> Reloader<T> {
         } else {
             self.start();
         }
+    }
+
+    /// Builds that failed so far (each already logged and alerted).
+    pub fn failures(&self) -> u64 {
+        self.failures
     }
 
     /// A build is in progress.
@@ -193,7 +200,8 @@ impl<T: Send + 'static> Reloader<T> {
         }
     }
 
-    fn fail(&self, error: String) {
+    fn fail(&mut self, error: String) {
+        self.failures += 1;
         let msg = format!("{RELOAD_FAILURE_RULE}: {error}");
         crate::logger::critical(&format!("{msg}; keeping the running configuration"));
         self.outputs.send_internal(

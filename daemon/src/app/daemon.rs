@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use super::drops::DropMonitor;
 use super::load::{self, build_engine};
 use super::pipeline::Pipeline;
+use super::reload::Services;
 use super::source::EventSource;
-use super::LoadedEngine;
 use super::{run_loop, LoopControl, LoopEnd};
 use crate::cli::Options;
 use crate::config::{Config, EngineKind};
@@ -18,7 +18,7 @@ use crate::signals::SignalFlags;
 use crate::web::Health;
 
 /// Config overrides implied by flags: `-e FILE` is the old spelling of replay.
-fn effective_overrides(opts: &Options) -> Vec<String> {
+pub(crate) fn effective_overrides(opts: &Options) -> Vec<String> {
     let mut v = opts.options.clone();
     if let Some(f) = &opts.events_file {
         v.push("engine.kind=replay".into());
@@ -107,22 +107,14 @@ pub fn run(opts: &Options) -> i32 {
         }
     }
 
-    let runtime = match cfg.http_output.enabled {
-        true => match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("falco-http")
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => Some(rt),
-            Err(e) => {
-                eprintln!("Error: cannot start the http output runtime: {e}");
-                return 1;
-            }
-        },
-        false => None,
-    };
     let out_settings = OutputsSettings::from_config(&cfg, opts.unbuffered);
+    let runtime = match super::reload::http_runtime(&out_settings) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
     let outputs = match Outputs::start(&out_settings, runtime.as_ref().map(|r| r.handle())) {
         Ok(o) => o,
         Err(e) => {
@@ -134,20 +126,6 @@ pub fn run(opts: &Options) -> i32 {
     let health = Arc::new(Health::default());
     health.set_outputs(outputs.stats(), cfg.output_timeout);
     health.set_run_info(load::run_info(&cfg, kind, &loaded.rules_files));
-    let webserver = if cfg.webserver.enabled && kind != EngineKind::Replay {
-        match crate::web::Webserver::start(
-            &crate::web::WebSettings::from_config(&cfg),
-            health.clone(),
-        ) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                eprintln!("Error: {e}");
-                return 1;
-            }
-        }
-    } else {
-        None
-    };
     let signals = match SignalFlags::install() {
         Ok(s) => Some(s),
         Err(e) => {
@@ -155,16 +133,21 @@ pub fn run(opts: &Options) -> i32 {
             None
         }
     };
-    let watcher = match (
-        &signals,
-        cfg.watch_config_files && kind != EngineKind::Replay,
+    // The webserver, the config watcher and reloads (which may restart both).
+    let mut services = match Services::start(
+        &cfg,
+        opts,
+        &loaded.rules_files,
+        health.clone(),
+        handle.clone(),
+        runtime,
+        signals.as_ref().map(SignalFlags::reload_flag),
     ) {
-        (Some(sig), true) => crate::signals::ConfigWatcher::start(
-            cfg.watched_paths(&loaded.rules_files),
-            sig.reload_flag(),
-        )
-        .ok(),
-        _ => None,
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
     };
 
     let mut pipeline = Pipeline::new(
@@ -185,16 +168,6 @@ pub fn run(opts: &Options) -> i32 {
     ));
     health.source_opened();
     let iso = cfg.time_format_iso_8601;
-    let config_path = opts.config.clone();
-    let reload_opts = opts.clone();
-    let mut reload = move || -> Option<LoadedEngine> {
-        crate::signals::reload(&handle, iso, || {
-            let cfg = Config::load(config_path.as_deref(), &effective_overrides(&reload_opts))
-                .map_err(|e| e.to_string())?;
-            build_engine(&cfg, &reload_opts)
-        })
-    };
-    let handle = outputs.handle();
     let started = Instant::now();
     let end = {
         let mut ctl = LoopControl {
@@ -202,7 +175,7 @@ pub fn run(opts: &Options) -> i32 {
             signals: signals.as_ref(),
             drops: Some(&mut monitor),
             health: Some(health.clone()),
-            reload: Some(&mut reload),
+            reload: Some(&mut services),
             outputs: Some(&outputs),
             internal: Some((&handle, iso)),
         };
@@ -224,13 +197,9 @@ pub fn run(opts: &Options) -> i32 {
             1
         }
     };
-    drop(watcher);
     drop(handle);
     outputs.shutdown();
-    if let Some(w) = webserver {
-        w.stop();
-    }
-    drop(runtime);
+    services.shutdown();
     print!("{}", pipeline.summary());
     eprint!("{}", monitor.summary());
     if opts.verbose {

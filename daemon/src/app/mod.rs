@@ -14,6 +14,7 @@ mod daemon;
 pub mod drops;
 pub mod load;
 pub mod pipeline;
+pub mod reload;
 pub mod source;
 pub mod summary;
 
@@ -66,9 +67,9 @@ pub struct LoopControl<'a> {
     pub signals: Option<&'a SignalFlags>,
     pub drops: Option<&'a mut DropMonitor>,
     pub health: Option<Arc<Health>>,
-    /// Called when a reload is requested: the new engine and alert settings, or None to keep
-    /// running as is (the builder reports its own failure).
-    pub reload: Option<&'a mut dyn FnMut() -> Option<LoadedEngine>>,
+    /// Reloads: requested on SIGHUP (or a watched file), built elsewhere, polled between
+    /// events; the engine it returns is installed at once (see [`reload`]).
+    pub reload: Option<&'a mut dyn reload::ReloadHook>,
     /// SIGUSR1 target.
     pub outputs: Option<&'a Outputs>,
     /// For internal alerts (drops) and their time format.
@@ -165,15 +166,13 @@ pub fn run_loop(src: &mut EventSource, p: &mut Pipeline, ctl: &mut LoopControl<'
             }
             if sig.take_reload() {
                 if let Some(reload) = ctl.reload.as_deref_mut() {
-                    if let Some(new) = reload() {
-                        p.install(new.engine, new.alert_settings);
-                        if let Some(h) = &ctl.health {
-                            h.record_reload(true);
-                        }
-                    } else if let Some(h) = &ctl.health {
-                        h.record_reload(false);
-                    }
+                    reload.request();
                 }
+            }
+        }
+        if let Some(reload) = ctl.reload.as_deref_mut() {
+            if let Some(new) = reload.poll(ctl.outputs) {
+                p.install(new.engine, new.alert_settings);
             }
         }
     }

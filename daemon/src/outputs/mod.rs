@@ -11,7 +11,8 @@
 //!
 //! Buffered channels (all of them unless `-U`, as in Falco 0.39) are flushed whenever the queue
 //! runs empty, at reopen and at shutdown. [`Outputs::reopen`] (SIGUSR1) reopens the file and
-//! restarts the program; [`Outputs::shutdown`] drains the queue, flushes and closes everything.
+//! restarts the program; [`Outputs::reconfigure`] (a reload) switches to another set of channels
+//! behind the same queue; [`Outputs::shutdown`] drains the queue, flushes and closes everything.
 //!
 //! Text lines are passed through [`sanitize_line`] so control characters in event data cannot
 //! forge alert lines; JSON lines stay valid JSON.
@@ -25,9 +26,9 @@ pub mod stdout;
 pub mod syslog;
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -110,11 +111,19 @@ enum QueueSender {
     Unbounded(mpsc::Sender<Alert>),
 }
 
+/// The channels the worker writes to, in order.
+pub type Channels = Vec<(ChannelKind, Box<dyn Channel>)>;
+
 struct Shared {
     stats: Arc<OutputStats>,
     reopen: AtomicBool,
     stop: AtomicBool,
-    json: bool,
+    json: AtomicBool,
+    /// `output_timeout` in ms, for the watchdog.
+    limit_ms: AtomicU64,
+    /// Channels to switch to ([`Outputs::reconfigure`]), taken by the worker.
+    next_channels: Mutex<Option<Channels>>,
+    reconfigure: AtomicBool,
     drop_log: LogLimiter,
 }
 
@@ -171,7 +180,7 @@ impl OutputsHandle {
             rule,
             msg,
             fields,
-            self.shared.json,
+            self.shared.json.load(Ordering::Relaxed),
             iso_8601,
         );
         self.send(alert)
@@ -180,6 +189,61 @@ impl OutputsHandle {
     pub fn stats(&self) -> &Arc<OutputStats> {
         &self.shared.stats
     }
+}
+
+/// The channels `settings` enables, counting into `stats`.
+fn build_channels(
+    settings: &OutputsSettings,
+    rt: Option<&tokio::runtime::Handle>,
+    stats: &Arc<OutputStats>,
+) -> Result<Channels, OutputsError> {
+    let mut channels: Vec<(ChannelKind, Box<dyn Channel>)> = Vec::new();
+    if settings.stdout {
+        channels.push((
+            ChannelKind::Stdout,
+            Box::new(stdout::StdoutChannel::new(settings.buffered)),
+        ));
+    }
+    if let Some(f) = &settings.file {
+        channels.push((
+            ChannelKind::File,
+            Box::new(file::FileChannel::new(
+                &f.filename,
+                f.keep_alive,
+                settings.buffered,
+                stats.clone(),
+            )),
+        ));
+    }
+    if settings.syslog {
+        channels.push((ChannelKind::Syslog, Box::new(syslog::SyslogChannel)));
+    }
+    if let Some(p) = &settings.program {
+        channels.push((
+            ChannelKind::Program,
+            Box::new(program::ProgramChannel::new(
+                &p.program,
+                p.keep_alive,
+                settings.buffered,
+                stats.clone(),
+            )),
+        ));
+    }
+    if let Some(h) = &settings.http {
+        let rt = rt.ok_or(OutputsError::NoRuntime)?;
+        let timeout = settings.output_timeout.max(Duration::from_millis(500));
+        channels.push((
+            ChannelKind::Http,
+            Box::new(http::HttpChannel::start(
+                h,
+                settings.json_output,
+                timeout,
+                rt,
+                stats.clone(),
+            )?),
+        ));
+    }
+    Ok(channels)
 }
 
 /// The running outputs. Dropping it without [`Outputs::shutdown`] still drains and closes.
@@ -197,52 +261,7 @@ impl Outputs {
         rt: Option<&tokio::runtime::Handle>,
     ) -> Result<Outputs, OutputsError> {
         let stats = Arc::new(OutputStats::default());
-        let mut channels: Vec<(ChannelKind, Box<dyn Channel>)> = Vec::new();
-        if settings.stdout {
-            channels.push((
-                ChannelKind::Stdout,
-                Box::new(stdout::StdoutChannel::new(settings.buffered)),
-            ));
-        }
-        if let Some(f) = &settings.file {
-            channels.push((
-                ChannelKind::File,
-                Box::new(file::FileChannel::new(
-                    &f.filename,
-                    f.keep_alive,
-                    settings.buffered,
-                    stats.clone(),
-                )),
-            ));
-        }
-        if settings.syslog {
-            channels.push((ChannelKind::Syslog, Box::new(syslog::SyslogChannel)));
-        }
-        if let Some(p) = &settings.program {
-            channels.push((
-                ChannelKind::Program,
-                Box::new(program::ProgramChannel::new(
-                    &p.program,
-                    p.keep_alive,
-                    settings.buffered,
-                    stats.clone(),
-                )),
-            ));
-        }
-        if let Some(h) = &settings.http {
-            let rt = rt.ok_or(OutputsError::NoRuntime)?;
-            let timeout = settings.output_timeout.max(Duration::from_millis(500));
-            channels.push((
-                ChannelKind::Http,
-                Box::new(http::HttpChannel::start(
-                    h,
-                    settings.json_output,
-                    timeout,
-                    rt,
-                    stats.clone(),
-                )?),
-            ));
-        }
+        let channels = build_channels(settings, rt, &stats)?;
         Self::start_with_channels(settings, channels, stats)
     }
 
@@ -264,21 +283,22 @@ impl Outputs {
             stats: stats.clone(),
             reopen: AtomicBool::new(false),
             stop: AtomicBool::new(false),
-            json: settings.json_output,
+            json: AtomicBool::new(settings.json_output),
+            limit_ms: AtomicU64::new(settings.output_timeout.as_millis().max(1) as u64),
+            next_channels: Mutex::new(None),
+            reconfigure: AtomicBool::new(false),
             drop_log: LogLimiter::default(),
         });
         stats.worker_alive.store(true, Ordering::Relaxed);
         let worker_shared = shared.clone();
-        let json = settings.json_output;
         let worker = std::thread::Builder::new()
             .name("falco-outputs".into())
-            .spawn(move || worker_loop(rx, channels, worker_shared, json))
+            .spawn(move || worker_loop(rx, channels, worker_shared))
             .map_err(OutputsError::Thread)?;
         let wd_shared = shared.clone();
-        let limit_ms = settings.output_timeout.as_millis().max(1) as u64;
         let watchdog = std::thread::Builder::new()
             .name("falco-outputs-watchdog".into())
-            .spawn(move || watchdog_loop(wd_shared, limit_ms))
+            .spawn(move || watchdog_loop(wd_shared))
             .map_err(OutputsError::Thread)?;
         Ok(Outputs {
             handle: OutputsHandle {
@@ -297,6 +317,38 @@ impl Outputs {
 
     pub fn stats(&self) -> Arc<OutputStats> {
         self.handle.shared.stats.clone()
+    }
+
+    /// A reload: switches to the channels, format and timeout of `settings` without a gap. The
+    /// new channels are built here (errors leave the running ones untouched); the worker flushes
+    /// and closes the old ones before its next alert. The queue and its capacity stay as they
+    /// are (alerts waiting in it go to the new channels).
+    pub fn reconfigure(
+        &self,
+        settings: &OutputsSettings,
+        rt: Option<&tokio::runtime::Handle>,
+    ) -> Result<(), OutputsError> {
+        let shared = &self.handle.shared;
+        let channels = build_channels(settings, rt, &shared.stats)?;
+        if let Ok(mut next) = shared.next_channels.lock() {
+            *next = Some(channels);
+        }
+        shared.json.store(settings.json_output, Ordering::Relaxed);
+        shared.limit_ms.store(
+            settings.output_timeout.as_millis().max(1) as u64,
+            Ordering::Relaxed,
+        );
+        shared.reconfigure.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Reconfigurations handled by the worker so far.
+    pub fn reconfigured(&self) -> u64 {
+        self.handle
+            .shared
+            .stats
+            .reconfigures
+            .load(Ordering::Relaxed)
     }
 
     /// SIGUSR1: the worker reopens files and restarts programs before its next alert.
@@ -329,7 +381,7 @@ impl Drop for Outputs {
 
 /// The worker's state: the channels and one log limiter per channel.
 struct Worker {
-    channels: Vec<(ChannelKind, Box<dyn Channel>)>,
+    channels: Channels,
     error_logs: Vec<LogLimiter>,
     stats: Arc<OutputStats>,
     json: bool,
@@ -384,21 +436,27 @@ impl Worker {
     }
 }
 
-fn worker_loop(
-    rx: mpsc::Receiver<Alert>,
-    channels: Vec<(ChannelKind, Box<dyn Channel>)>,
-    shared: Arc<Shared>,
-    json: bool,
-) {
+fn worker_loop(rx: mpsc::Receiver<Alert>, channels: Channels, shared: Arc<Shared>) {
     let stats = shared.stats.clone();
     let mut w = Worker {
         error_logs: channels.iter().map(|_| LogLimiter::default()).collect(),
         channels,
         stats: stats.clone(),
-        json,
+        json: shared.json.load(Ordering::Relaxed),
     };
     let mut dirty = false;
     loop {
+        if shared.reconfigure.swap(false, Ordering::AcqRel) {
+            let next = shared.next_channels.lock().ok().and_then(|mut n| n.take());
+            if let Some(next) = next {
+                w.for_each("close failed", |c| c.close());
+                w.error_logs = next.iter().map(|_| LogLimiter::default()).collect();
+                w.channels = next;
+                w.json = shared.json.load(Ordering::Relaxed);
+                stats.reconfigures.fetch_add(1, Ordering::Relaxed);
+                dirty = false;
+            }
+        }
         if shared.reopen.swap(false, Ordering::AcqRel) {
             stats.reopens.fetch_add(1, Ordering::Relaxed);
             w.for_each("reopen failed", |c| c.reopen());
@@ -429,12 +487,12 @@ fn worker_loop(
     stats.worker_alive.store(false, Ordering::Relaxed);
 }
 
-fn watchdog_loop(shared: Arc<Shared>, limit_ms: u64) {
+fn watchdog_loop(shared: Arc<Shared>) {
     let stats = shared.stats.clone();
-    let tick = Duration::from_millis((limit_ms / 4).clamp(10, 250));
     let mut reported_since = 0u64;
     while stats.worker_alive.load(Ordering::Relaxed) {
-        std::thread::sleep(tick);
+        let limit_ms = shared.limit_ms.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis((limit_ms / 4).clamp(10, 250)));
         if let Some((kind, _)) = stats.wedged(limit_ms) {
             let since = stats.busy_since_ms.load(Ordering::Acquire);
             if since != reported_since {

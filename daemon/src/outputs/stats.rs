@@ -80,6 +80,8 @@ pub struct OutputStats {
     pub program_spawns: AtomicU64,
     /// Output reopen requests handled (SIGUSR1).
     pub reopens: AtomicU64,
+    /// Channel sets switched by a reload ([`super::Outputs::reconfigure`]).
+    pub reconfigures: AtomicU64,
     events: Mutex<BTreeMap<EventLabels, u64>>,
 }
 

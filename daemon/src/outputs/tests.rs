@@ -423,3 +423,55 @@ fn internal_alerts_use_the_same_path() {
     assert_eq!(v["output_fields"]["n_drops"], "9");
     assert_eq!(stats.events()[0].0.source, "internal");
 }
+
+#[test]
+fn reconfigure_switches_channels_behind_the_same_queue() {
+    let dir = temp_dir("reconfigure");
+    let (a, b) = (dir.join("a.txt"), dir.join("b.txt"));
+    let out = Outputs::start(&file_settings(&a, true, true), None).unwrap();
+    let h = out.handle();
+    for i in 0..100 {
+        h.send(alert(i));
+    }
+    while out.stats().queue_depth() > 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // A broken new configuration is refused and the running channels stay.
+    let mut bad = file_settings(&b, true, true);
+    bad.http = Some(crate::config::HttpOutputConfig {
+        enabled: true,
+        url: "not a url".into(),
+        user_agent: String::new(),
+        insecure: false,
+        ca_cert: String::new(),
+        ca_bundle: String::new(),
+        ca_path: String::new(),
+        mtls: false,
+        client_cert: String::new(),
+        client_key: String::new(),
+        echo: false,
+        compress_uploads: false,
+        keep_alive: true,
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert!(out.reconfigure(&bad, Some(rt.handle())).is_err());
+    out.reconfigure(&file_settings(&b, false, false), None)
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while out.reconfigured() == 0 {
+        assert!(Instant::now() < deadline, "reconfigure never handled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for i in 100..150 {
+        h.send(alert(i));
+    }
+    let stats = out.stats();
+    out.shutdown();
+    expect_numbered(&lines(&a), 100);
+    let tail = lines(&b);
+    assert_eq!(tail.len(), 50);
+    assert!(tail[0].ends_with(" n=100"));
+    assert_eq!(OutputStats::get(&stats.delivered, ChannelKind::File), 150);
+}

@@ -1,0 +1,491 @@
+//! The `falco` binary as a service: the webserver on a live (nodriver) source, reloads on SIGHUP
+//! (good and broken rules), SIGUSR1 bursts while the file output is rotated, and SIGTERM draining
+//! the outputs — each checked from outside, with curl, promtool and the files the daemon writes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const RULES: &str = "- rule: Read or write
+  desc: every read and write
+  condition: evt.type in (read, write)
+  output: io by %proc.name (fd=%fd.num)
+  priority: WARNING
+  tags: [test, io]
+";
+
+struct Daemon {
+    child: Child,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn start(dir: &Path, args: &[&str]) -> Daemon {
+        let stdout = dir.join("falco.stdout");
+        let stderr = dir.join("falco.stderr");
+        let child = Command::new(env!("CARGO_BIN_EXE_falco"))
+            .args(args)
+            .args([
+                "-o",
+                "log_stderr=true",
+                "-o",
+                "log_syslog=false",
+                "-o",
+                "log_level=debug",
+            ])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout).unwrap_or_default()
+    }
+
+    fn wait_stderr(&self, needle: &str, secs: u64) {
+        assert!(
+            common::wait_for(secs, || self.stderr().contains(needle)),
+            "no {needle:?} in stderr:\n{}",
+            self.stderr()
+        );
+    }
+
+    /// The port from "Starting internal webserver, listening on port N".
+    fn web_port(&self) -> u16 {
+        const LINE: &str = "Starting internal webserver, listening on port ";
+        self.wait_stderr(LINE, 20);
+        let text = self.stderr();
+        let at = text.find(LINE).unwrap() + LINE.len();
+        text[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill on the pid of our own unreaped child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    fn wait_exit(&mut self, secs: u64) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "falco did not exit; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// (status, body) of `curl -X method url`.
+fn curl(method: &str, url: &str) -> (u16, String) {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-X",
+            method,
+            "-w",
+            "\n%{http_code}",
+            url,
+        ])
+        .output()
+        .expect("curl must be installed (scripts/setup.sh)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_string())
+}
+
+fn promtool_clean(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool must be installed (scripts/setup.sh)");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sha256_hex(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn live_args<'a>(cfg: &'a str, rules: &'a str) -> Vec<&'a str> {
+    vec![
+        "-c",
+        cfg,
+        "-r",
+        rules,
+        "-o",
+        "engine.kind=nodriver",
+        "-o",
+        "webserver.enabled=true",
+        "-o",
+        "webserver.listen_address=127.0.0.1",
+        "-o",
+        "webserver.listen_port=0",
+        "-o",
+        "metrics.enabled=true",
+        "-o",
+        "webserver.prometheus_metrics_enabled=true",
+    ]
+}
+
+#[test]
+fn webserver_answers_on_a_live_source_and_sigterm_exits_cleanly() {
+    let dir = common::temp_dir("daemon-web");
+    let cfg = dir.join("falco.yaml");
+    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let (c, r) = (cfg.display().to_string(), rules.display().to_string());
+    let mut d = Daemon::start(&dir, &live_args(&c, &r));
+    let port = d.web_port();
+    let base = format!("http://127.0.0.1:{port}");
+    assert!(common::wait_for(10, || curl(
+        "GET",
+        &format!("{base}/healthz")
+    )
+    .0 == 200));
+    assert_eq!(
+        curl("GET", &format!("{base}/healthz")),
+        (200, "{\"status\": \"ok\"}".to_string())
+    );
+    let (code, versions) = curl("GET", &format!("{base}/versions"));
+    assert_eq!(code, 200);
+    let v: serde_json::Value = serde_json::from_str(&versions).unwrap();
+    assert_eq!(v["engine_version"], "43");
+    let (code, metrics) = curl("GET", &format!("{base}/metrics"));
+    assert_eq!(code, 200);
+    promtool_clean(&metrics);
+    for line in [
+        "falcosecurity_scap_engine_name_info{engine_name=\"nodriver\"} 1".to_string(),
+        format!(
+            "falcosecurity_falco_sha256_rules_files_info{{file_name=\"rules.yaml\",sha256=\"{}\"}} 1",
+            sha256_hex(&rules)
+        ),
+        "falcosecurity_falco_healthy 1".to_string(),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line} in\n{metrics}");
+    }
+    assert_eq!(curl("POST", &format!("{base}/healthz")).0, 405);
+    assert_eq!(curl("GET", &format!("{base}/nope")).0, 404);
+
+    d.signal(libc::SIGTERM);
+    let st = d.wait_exit(15);
+    assert_eq!(st.code(), Some(0), "stderr:\n{}", d.stderr());
+    assert!(d.stdout().contains("Events detected: 0"), "{}", d.stdout());
+    // The webserver is gone with the daemon.
+    assert_eq!(curl("GET", &format!("{base}/healthz")).0, 0);
+}
+
+#[test]
+fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
+    let dir = common::temp_dir("daemon-reload");
+    let cfg = dir.join("falco.yaml");
+    let events = dir.join("events.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
+             file_output:\n  enabled: true\n  keep_alive: false\n  filename: {}\n",
+            events.display()
+        ),
+    )
+    .unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let (c, r) = (cfg.display().to_string(), rules.display().to_string());
+    let mut d = Daemon::start(&dir, &live_args(&c, &r));
+    let base = format!("http://127.0.0.1:{}", d.web_port());
+    assert!(common::wait_for(10, || curl(
+        "GET",
+        &format!("{base}/healthz")
+    )
+    .0 == 200));
+
+    // Good new rules: the running daemon switches to them.
+    std::fs::write(
+        &rules,
+        format!("{RULES}\n- rule: Second\n  desc: d\n  condition: evt.type=close\n  output: c\n  priority: INFO\n"),
+    )
+    .unwrap();
+    let new_sha = sha256_hex(&rules);
+    d.signal(libc::SIGHUP);
+    d.wait_stderr("SIGHUP received, restarting...", 10);
+    assert!(
+        metrics_have(&base, &format!("sha256=\"{new_sha}\"")),
+        "new rules not in effect"
+    );
+    assert!(metrics_have(&base, "falcosecurity_falco_reloads_total 1"));
+
+    // Broken rules: refused, Critical internal alert, still running and healthy.
+    std::fs::write(&rules, "- rule: Broken\n  condition: evt.type in (\n").unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        common::wait_for(15, || std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .contains("Falco internal: hot restart failure")),
+        "no reload failure alert; stderr:\n{}",
+        d.stderr()
+    );
+    let text = std::fs::read_to_string(&events).unwrap();
+    let alert: serde_json::Value = serde_json::from_str(
+        text.lines()
+            .find(|l| l.contains("hot restart failure"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(alert["priority"], "Critical");
+    assert_eq!(alert["source"], "internal");
+    assert!(d.alive());
+    let base = format!("http://127.0.0.1:{}", d.web_port());
+    assert_eq!(curl("GET", &format!("{base}/healthz")).0, 200);
+    let (_, metrics) = curl("GET", &format!("{base}/metrics"));
+    assert!(metrics.contains("falcosecurity_falco_reload_failures_total 1"));
+    assert!(
+        metrics.contains(&format!("sha256=\"{new_sha}\"")),
+        "kept the good rules"
+    );
+
+    // A new configuration moves the file output; the next internal alert lands in the new file.
+    let moved = dir.join("moved.json");
+    std::fs::write(
+        &cfg,
+        format!(
+            "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
+             file_output:\n  enabled: true\n  keep_alive: true\n  filename: {}\n",
+            moved.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(&rules, RULES).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(metrics_have(&base, "falcosecurity_falco_reloads_total 2"));
+    assert!(metrics_have(
+        &base,
+        &format!("file_name=\"falco.yaml\",sha256=\"{}\"", sha256_hex(&cfg))
+    ));
+    std::fs::write(&rules, "- rule: Broken again\n  condition: (\n").unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        common::wait_for(15, || std::fs::read_to_string(&moved)
+            .unwrap_or_default()
+            .contains("hot restart failure")),
+        "the alert did not reach the reconfigured output; stderr:\n{}",
+        d.stderr()
+    );
+    let old_alerts = std::fs::read_to_string(&events).unwrap();
+    assert_eq!(
+        old_alerts.matches("\"rule\":\"Falco internal: hot restart failure\"").count(),
+        1,
+        "{old_alerts}\nstderr:\n{}",
+        d.stderr()
+    );
+
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(15).code(), Some(0));
+}
+
+/// Polls `/metrics` until it contains `needle`.
+fn metrics_have(base: &str, needle: &str) -> bool {
+    common::wait_for(10, || {
+        curl("GET", &format!("{base}/metrics")).1.contains(needle)
+    })
+}
+
+/// A capture of `events` events built from an upstream sample (scripts/benches/make-capture.py).
+fn big_capture(dir: &Path, events: usize) -> PathBuf {
+    let out = dir.join("big.scap");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/benches/make-capture.py");
+    let shared = std::env::var_os("SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let src = shared.join("compat/scap/falco/psp/run_as_user_0_container.scap");
+    let st = Command::new("python3")
+        .arg(script)
+        .arg(src)
+        .arg(&out)
+        .arg(events.to_string())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+fn events_detected(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Events detected: "))
+        .unwrap_or_else(|| panic!("no summary in {stdout}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Every line of every `events.json*` file in `dir` is one valid JSON alert; returns the count.
+fn count_alert_lines(dir: &Path) -> u64 {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("events.json")
+        {
+            continue;
+        }
+        for line in std::fs::read_to_string(&p).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{}: bad line {line:?}: {e}", p.display()));
+            assert_eq!(v["rule"], "Read or write");
+            n += 1;
+        }
+    }
+    n
+}
+
+fn replay_args(dir: &Path, capture: &Path) -> (PathBuf, Vec<String>) {
+    let cfg = dir.join("falco.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "json_output: true\nstdout_output:\n  enabled: false\n\
+             file_output:\n  enabled: true\n  keep_alive: true\n  filename: {}\n",
+            dir.join("events.json").display()
+        ),
+    )
+    .unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let args = vec![
+        "-c".to_string(),
+        cfg.display().to_string(),
+        "-r".into(),
+        rules.display().to_string(),
+        "-o".into(),
+        "engine.kind=replay".into(),
+        "-o".into(),
+        format!("engine.replay.capture_file={}", capture.display()),
+    ];
+    (cfg, args)
+}
+
+#[test]
+fn a_thousand_sigusr1_during_rotation_lose_and_duplicate_nothing() {
+    let dir = common::temp_dir("daemon-usr1");
+    let capture = big_capture(&dir, 400_000);
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let (_cfg, args) = replay_args(&out_dir, &capture);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut d = Daemon::start(&dir, &args);
+    let events = out_dir.join("events.json");
+    assert!(
+        common::wait_for(20, || std::fs::metadata(&events).is_ok_and(|m| m.len() > 0)),
+        "no alerts written; stderr:\n{}",
+        d.stderr()
+    );
+    let mut rotated = 0;
+    for i in 0..1000 {
+        if i % 250 == 0 && d.alive() {
+            // What logrotate does: rename, then SIGUSR1.
+            if std::fs::rename(&events, out_dir.join(format!("events.json.{i}"))).is_ok() {
+                rotated += 1;
+            }
+        }
+        d.signal(libc::SIGUSR1);
+    }
+    let st = d.wait_exit(120);
+    assert_eq!(st.code(), Some(0), "stderr:\n{}", d.stderr());
+    assert!(
+        rotated > 0,
+        "the replay ended before the burst; make the capture bigger"
+    );
+    assert!(d
+        .stderr()
+        .contains("SIGUSR1 received, reopening outputs..."));
+    let detected = events_detected(&d.stdout());
+    assert!(detected > 10_000, "{detected}");
+    assert_eq!(
+        count_alert_lines(&out_dir),
+        detected,
+        "every alert exactly once"
+    );
+}
+
+#[test]
+fn sigterm_drains_the_queue_before_exiting() {
+    let dir = common::temp_dir("daemon-term");
+    let capture = big_capture(&dir, 400_000);
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let (_cfg, args) = replay_args(&out_dir, &capture);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut d = Daemon::start(&dir, &args);
+    let events = out_dir.join("events.json");
+    assert!(common::wait_for(20, || std::fs::metadata(&events).is_ok_and(|m| m.len() > 0)));
+    d.signal(libc::SIGTERM);
+    let st = d.wait_exit(60);
+    assert_eq!(st.code(), Some(0), "stderr:\n{}", d.stderr());
+    assert!(
+        d.stderr().contains("SIGINT received, exiting..."),
+        "the replay ended before SIGTERM; make the capture bigger"
+    );
+    let detected = events_detected(&d.stdout());
+    assert!(detected > 0);
+    assert_eq!(
+        count_alert_lines(&out_dir),
+        detected,
+        "alerts matched before SIGTERM are all delivered"
+    );
+}
