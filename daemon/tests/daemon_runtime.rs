@@ -324,7 +324,9 @@ fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
     );
     let old_alerts = std::fs::read_to_string(&events).unwrap();
     assert_eq!(
-        old_alerts.matches("\"rule\":\"Falco internal: hot restart failure\"").count(),
+        old_alerts
+            .matches("\"rule\":\"Falco internal: hot restart failure\"")
+            .count(),
         1,
         "{old_alerts}\nstderr:\n{}",
         d.stderr()

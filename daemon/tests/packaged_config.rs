@@ -2,7 +2,8 @@
 //! warning, and agrees with the other packaged files: the logrotate config
 //! rotates the file the file output writes, the unit's pidfile is the one the
 //! logrotate script signals; the packaged rules are well-formed and the
-//! commented examples of falco_rules.local.yaml name what they really contain.
+//! commented examples of falco_rules.local.yaml name what they really contain; the packaged
+//! macros match the events of real captures.
 
 use std::path::{Path, PathBuf};
 
@@ -202,4 +203,86 @@ fn local_examples_load_on_top_of_the_packaged_rules_and_take_effect() {
         .compiled_condition_text
         .contains("restic"));
     assert!(rule("Program started from /tmp").enabled);
+}
+
+fn shared_compat() -> PathBuf {
+    std::env::var_os("SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_file("../shared"))
+        .join("compat")
+}
+
+/// Alerts of `probe` (a condition over the packaged macros) when `falco` replays `capture`
+/// with the packaged rules loaded first.
+fn probe_alerts(capture: &str, probe: &str) -> usize {
+    let dir = std::env::temp_dir().join(format!("falco-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let probe_file = dir.join(format!("probe-{}.yaml", probe.len()));
+    std::fs::write(
+        &probe_file,
+        format!(
+            "- rule: probe\n  desc: probe\n  condition: {probe}\n  output: \"PROBE %evt.type\"\n  priority: INFO\n"
+        ),
+    )
+    .unwrap();
+    let config = dir.join("falco.yaml");
+    std::fs::write(
+        &config,
+        "json_output: false\nrule_matching: all\nstdout_output:\n  enabled: true\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_falco"))
+        .arg("-c")
+        .arg(&config)
+        .arg("-e")
+        .arg(shared_compat().join("scap").join(capture))
+        .arg("-r")
+        .arg(repo_file("packaging/rules/falco_rules.yaml"))
+        .arg("-r")
+        .arg(&probe_file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(": Informational PROBE "))
+        .count()
+}
+
+#[test]
+fn packaged_macros_match_the_events_of_real_captures() {
+    // Success is tested with evt.rawres: evt.res is the string SUCCESS or an errno name.
+    assert_eq!(
+        probe_alerts(
+            "falco/cat_write.scap",
+            "spawned_process and proc.name = cat"
+        ),
+        1
+    );
+    assert_eq!(
+        probe_alerts(
+            "falco/cat_write.scap",
+            "opened_for_reading and fd.name = /etc/ld.so.cache"
+        ),
+        1
+    );
+    assert_eq!(
+        probe_alerts(
+            "falco/cat_write.scap",
+            "opened_for_writing and fd.name = /etc/ld.so.cache"
+        ),
+        0
+    );
+    // A non-blocking connect to 127.0.0.1:80 (EINPROGRESS).
+    assert_eq!(
+        probe_alerts(
+            "falco/connect_localhost.scap",
+            "network_connection and fd.l4proto = tcp and fd.rport = 80"
+        ),
+        1
+    );
 }

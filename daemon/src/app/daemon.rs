@@ -167,6 +167,12 @@ pub fn run(opts: &Options) -> i32 {
         source_description(kind)
     ));
     health.source_opened();
+    // falco.service is Type=notify: `systemctl start` returns now that the source, the
+    // outputs and the webserver are all up.
+    let notifier = crate::notify::Notifier::from_env();
+    if let Err(e) = notifier.ready("Processing events") {
+        logger::warning(&format!("Cannot notify systemd of readiness: {e}"));
+    }
     let iso = cfg.time_format_iso_8601;
     let started = Instant::now();
     let end = {
@@ -181,6 +187,7 @@ pub fn run(opts: &Options) -> i32 {
         };
         run_loop(&mut src, &mut pipeline, &mut ctl)
     };
+    let _ = notifier.stopping();
     src.stop();
     health.source_closed();
     health.stopping();
