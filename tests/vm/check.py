@@ -59,7 +59,7 @@ EXPECT = [
     ("execve comm and cwd", r"< execve res=0 .*cwd=/.* comm=cat"),
     ("touch /bin/x creates the file", r"< openat fd=\d+.* name=/bin/x flags=\d+\([^)]*O_CREAT"),
     ("mv ~/.bash_history: rename with both paths",
-     r"< rename\S* res=\S+ .*/root/\.bash_history.*/tmp/bash_history\.moved"),
+     r"< rename\S* res=\S+ .*/root/\.bash_history.*/root/bash_history\.moved"),
     ("TCP connect to 127.0.0.1:8080 with the tuple",
      r"< connect res=0 tuple=127\.0\.0\.1:\d+->127\.0\.0\.1:8080"),
     ("accept on the listener with the peer tuple",
@@ -167,11 +167,11 @@ else:
         "proc.name": "touch", "proc.cmdline": "touch /bin/x", "proc.pname": "workload",
         "fd.name": "/bin/x", "user.name": "root", "evt.type": "openat"})
     expect_alert("alerts-1.json", first, "VM shell history moved", "Warning", {
-        "proc.name": "mv", "proc.cmdline": "mv /root/.bash_history /tmp/bash_history.moved",
+        "proc.name": "mv", "proc.cmdline": "mv /root/.bash_history /root/bash_history.moved",
         "proc.pname": "workload", "user.name": "root",
         "evt.type": re.compile(r"rename(at2?)?"),
         "evt.arg.oldpath": re.compile(r".*/root/\.bash_history|\.bash_history"),
-        "evt.arg.newpath": re.compile(r".*/tmp/bash_history\.moved")})
+        "evt.arg.newpath": re.compile(r".*/root/bash_history\.moved")})
     expect_alert("alerts-1.json", first, "VM nested shell ran cat", "Notice", {
         "proc.name": "cat", "proc.cmdline": "cat /etc/hostname", "proc.pname": "sh",
         "proc.aname[2]": "sh", "proc.aname[3]": "workload", "user.name": "root",

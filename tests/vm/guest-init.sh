@@ -95,7 +95,7 @@ daemon_attached() {
 }
 if [ -x /usr/bin/falco ]; then
 	echo 'ls -la' >/root/.bash_history
-	rm -f /bin/x /tmp/bash_history.moved
+	rm -f /bin/x /root/bash_history.moved
 	falco -c /vm/falco.yaml >/out/alerts-1.json 2>/out/daemon-1.err &
 	D1=$!
 	if daemon_attached $D1; then pass daemon-1-attached; else fail daemon-1-attached "$(tail -5 /out/daemon-1.err)"; fi
