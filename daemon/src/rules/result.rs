@@ -343,18 +343,19 @@ fn snippet_at(content: &[char], offset: usize, width: usize) -> String {
     if from > to {
         return "<No context available>\n".to_string();
     }
-    let mut line: String = content[from..=to].iter().collect();
+    // Elided on characters, not bytes: a cut inside a multi-byte character is no string.
+    let mut line: Vec<char> = content[from..=to].to_vec();
     if line.is_empty() {
         return "<No context available>\n".to_string();
     }
     if pos - from >= half && line.len() >= 3 {
-        line.replace_range(..3, "...");
+        line[..3].fill('.');
     }
     if to - pos >= half && line.len() >= 3 {
         let n = line.len();
-        line.replace_range(n - 3.., "...");
+        line[n - 3..].fill('.');
     }
-    let mut out = line;
+    let mut out: String = line.into_iter().collect();
     out.push('\n');
     out.push_str(&" ".repeat(pos.saturating_sub(from)));
     out.push_str("^\n");
@@ -505,6 +506,30 @@ mod tests {
             ctx.snippet(content),
             "  condition: evt.type=open and\n  ^\n"
         );
+    }
+
+    #[test]
+    fn long_lines_are_elided_on_character_boundaries() {
+        // Found by the rules_loader fuzz target: eliding cut a two-byte character in half.
+        let line = format!("{}{}", "{".repeat(80), "\u{45e}".repeat(200));
+        let content: Vec<char> = line.chars().collect();
+        let snip = snippet_at(&content, 160, 160);
+        let first = snip.lines().next().unwrap();
+        assert!(
+            first.starts_with("...") && first.ends_with("..."),
+            "{first}"
+        );
+        assert_eq!(first.chars().count(), 161);
+        assert_eq!(snip.lines().nth(1).unwrap(), format!("{}^", " ".repeat(80)));
+        let crash = "- list: l\n  items: [a, b]\n- {{{{{{{{{{{{line{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\
+             {{{{{{{{{{{{{{{{{{{codedes{`{{{{{{{{{{{{{{{{{7{{{dedes{{{{{{{{{{{{{{{{{{{{{{\
+             {{{{{{-/A/A-J- la$\"a\u{45e}J% la$\"a\u{45e}( b\"(`b-J- la$\"a\u{45e}J% la$\"\
+             {{{{{{{{{{{{{{{{{{{{{{{{{{{{a\u{45e}(- la$\"a\u{45e}J% la$\"a\u{45e}( b\"(`b\
+             -J- la$\"a\u{45e}J% la$\"a\u{45e}( b\"{{{ b\"(]`b\"\n";
+        let files = vec![("f.yaml".to_string(), crash.to_string())];
+        let result =
+            super::super::load_contents(&files, &super::super::LoadOptions::default(), false);
+        assert!(!super::super::cli::validation_text(&result).is_empty());
     }
 
     #[test]
