@@ -338,10 +338,11 @@ impl Cx<'_> {
                     }
                     self.list_matcher(&lhs, c.op, &items)?
                 } else {
+                    let v = self.substitute_scalar_list(v)?;
                     if evt_type && matches!(c.op, Op::Eq | Op::Ne) {
                         evt_names = Some(vec![v.text.clone()]);
                     }
-                    self.scalar_matcher(&lhs, c.op, v)?
+                    self.scalar_matcher(&lhs, c.op, &v)?
                 }
             }
             Rhs::List(items, _) => {
@@ -396,6 +397,24 @@ impl Cx<'_> {
         })))
     }
 
+    /// A bare single value naming a list stands for the list's items, as after Falco's textual
+    /// substitution of list names (`proc.name=my_list` with `my_list: [cat]` is `proc.name=cat`).
+    /// Only a one-item list gives a valid condition; Falco's parser rejects the text otherwise.
+    fn substitute_scalar_list(&mut self, v: &Value) -> Result<Value, CompileError> {
+        let mut items = self.expand_lists(std::slice::from_ref(v))?;
+        match items.len() {
+            1 => Ok(items.remove(0)),
+            n => Err(self.error(
+                v.offset,
+                CompileErrorKind::BadValue,
+                format!(
+                    "list '{}' used as a single value has {n} items (a comparison takes one value; use 'in ({})')",
+                    v.text, v.text
+                ),
+            )),
+        }
+    }
+
     /// Replaces bare items naming a list with the list's items, parsed as Falco does after
     /// substituting them into the condition text.
     fn expand_lists(&mut self, items: &[Value]) -> Result<Vec<Value>, CompileError> {
@@ -414,6 +433,14 @@ impl Cx<'_> {
                 self.used_lists.push(v.text.clone());
             }
             for item in list {
+                // Falco quotes an item holding a space before substituting it into the text.
+                let quoted;
+                let item = if item.contains(' ') && !item.starts_with(['"', '\'']) {
+                    quoted = format!("\"{item}\"");
+                    &quoted
+                } else {
+                    item
+                };
                 let values = parse_list_items(item).map_err(|e| {
                     self.error(
                         v.offset,

@@ -394,6 +394,52 @@ fn macros_and_lists() {
 }
 
 #[test]
+fn list_name_as_single_value_is_substituted() {
+    let defs = Defs::default()
+        .list("cat_binaries", &["cat"])
+        .list("spaced", &["cat /dev/null"])
+        .list("opens", &["open"])
+        .list("shells", &["sh", "bash"])
+        .list("empty", &[]);
+    let cat = || FakeEvent::new().set("proc.name", &[Val::S("cat")]);
+    for cond in [
+        "proc.name=cat_binaries",
+        "proc.name= cat_binaries",
+        "proc.name = cat_binaries",
+    ] {
+        let c = compile(&parse(cond).unwrap(), &defs).unwrap();
+        assert!(c.filter.matches(&mut cat()), "{cond}");
+        assert_eq!(c.used_lists, ["cat_binaries"], "{cond}");
+    }
+    assert!(!filter_with("proc.name=\"cat_binaries\"", &defs).matches(&mut cat()));
+    assert!(!filter_with("proc.name!=cat_binaries", &defs).matches(&mut cat()));
+    assert!(filter_with("proc.name startswith cat_binaries", &defs).matches(&mut cat()));
+    // An item holding a space is one value, as Falco quotes it when substituting.
+    let f = filter_with("proc.cmdline=spaced", &defs);
+    assert!(f.matches(&mut FakeEvent::new().set("proc.cmdline", &[Val::S("cat /dev/null")])));
+    let f = filter_with("proc.cmdline in (spaced)", &defs);
+    assert!(f.matches(&mut FakeEvent::new().set("proc.cmdline", &[Val::S("cat /dev/null")])));
+    // The substituted value also selects the event types.
+    let f = filter_with("evt.type=opens", &defs);
+    let mut open_ids = table::ids_for_name("open").to_vec();
+    open_ids.sort_unstable();
+    let mut got = f.event_types().expect("restricted to open");
+    got.sort_unstable();
+    assert_eq!(got, open_ids);
+    // Zero or several items do not make one value.
+    for (cond, n) in [("proc.name=shells", 2), ("proc.name=empty", 0)] {
+        let e = compile_err(cond, &defs);
+        assert_eq!(e.kind, CompileErrorKind::BadValue, "{cond}");
+        assert!(
+            e.message.contains(&format!("has {n} items")),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.offset, Some(10), "{cond}");
+    }
+}
+
+#[test]
 fn macro_errors() {
     let defs = Defs::default()
         .macro_("a", "b and proc.name=x")
