@@ -1136,6 +1136,19 @@ impl State {
             if !self.add_thread(th) {
                 return;
             }
+        } else if let Some(th) = self.threads.get_mut(&tid).filter(|t| t.stub) {
+            // First seen on this event, `process` added a stub: the exit carries the process
+            // and parent ids (what sysdig shows as proc.ppid/pname for such a thread).
+            th.stub = false;
+            if let Some(ptid) = a.i64("ptid") {
+                th.ptid = ptid;
+            }
+            let stub_pid = th.pid;
+            if let Some(pid) = a.i64("pid").filter(|&p| p != stub_pid) {
+                th.pid = pid;
+                self.release_fdtable(stub_pid);
+                self.fdtables.entry(pid).or_default().refs += 1;
+            }
         }
         let filename = a
             .str("filename")
@@ -1383,6 +1396,54 @@ mod tests {
         let mut out = Vec::new();
         extract::render_values(&v, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn execve_of_a_thread_first_seen_takes_its_ids_from_the_exit() {
+        let mut s = seeded();
+        let rec = encode(
+            1_000,
+            300,
+            293,
+            &[
+                &i64b(0),
+                b"cat\0",
+                b"/dev/null\0",
+                &i64b(300),
+                &i64b(300),
+                &i64b(100),
+                b"/\0",
+            ],
+        );
+        let ev = Event::parse(&rec).unwrap();
+        s.process(&ev);
+        assert_eq!(field(&s, &ev, "proc.name", FieldArg::None), "cat");
+        assert_eq!(field(&s, &ev, "proc.ppid", FieldArg::None), "100");
+        assert_eq!(field(&s, &ev, "proc.pname", FieldArg::None), "bash");
+        assert!(!s.thread(300).unwrap().stub);
+        // A thread of another process (exit pid 310): its fd table is the process's.
+        let rec = encode(
+            2_000,
+            311,
+            293,
+            &[
+                &i64b(0),
+                b"cat\0",
+                b"\0",
+                &i64b(311),
+                &i64b(310),
+                &i64b(100),
+                b"/\0",
+            ],
+        );
+        s.process(&Event::parse(&rec).unwrap());
+        let th = s.thread(311).unwrap();
+        assert_eq!((th.pid, th.ptid), (310, 100));
+        assert!(
+            !s.fdtables.contains_key(&311),
+            "the stub's own table is released"
+        );
+        assert_eq!(s.fdtables.get(&310).map(|t| t.refs), Some(1));
     }
 
     #[test]
