@@ -8,7 +8,7 @@ use crate::cli::Options;
 use crate::config::{Config, EngineKind};
 use crate::engine::{Condition, Engine, EngineRule};
 use crate::fields::Extractor;
-use crate::format::{self, AlertSettings};
+use crate::format::AlertSettings;
 use crate::logger;
 use crate::web::{LoadedFile, RunInfo};
 
@@ -56,15 +56,13 @@ pub fn build_engine(cfg: &Config, opts: &Options) -> Result<LoadedEngine, String
         if !r.enabled || r.source != SYSCALL_SOURCE {
             continue;
         }
-        // The loader validated the output and applied `%container.info` and `-p`.
-        let output = format::compile(&r.output_format_text)
-            .map_err(|e| format!("rule '{}': invalid output: {e}", r.name))?;
+        // Compiled by the loader (`%container.info` and `-p` applied): one validation.
         rules.push(EngineRule::new(
             &r.name,
             r.priority,
             &r.source,
             &r.tags,
-            output,
+            r.output_format,
             Box::new(r.filter),
         ));
     }

@@ -341,6 +341,7 @@ mod tests {
                 enabled: true,
                 output_text: "o".into(),
                 output_format_text: "o".into(),
+                output_format: crate::format::compile("o").unwrap(),
                 condition_text: "c".into(),
                 compiled_condition_text: "(c)".into(),
                 filter: crate::filter::compile(

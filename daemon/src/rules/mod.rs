@@ -67,6 +67,8 @@ pub struct Rule {
     pub output_text: String,
     /// The output alerts render: `%container.info` and `-p` applied.
     pub output_format_text: String,
+    /// `output_format_text` compiled at load: what alerts are rendered with.
+    pub output_format: crate::format::OutputFormat,
     /// The condition as written (after `append`s).
     pub condition_text: String,
     /// The condition with the exceptions folded in: what is compiled.
@@ -250,6 +252,7 @@ impl Loader {
                 enabled: info.enabled,
                 output_text: info.output.clone(),
                 output_format_text: compiled.output,
+                output_format: compiled.output_format,
                 condition_text: info.cond.clone(),
                 compiled_condition_text: compiled.condition,
                 filter: compiled.filter,

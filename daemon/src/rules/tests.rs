@@ -232,6 +232,68 @@ fn bad_outputs_are_compile_output_errors() {
 }
 
 #[test]
+fn outputs_are_validated_by_the_alert_formatter() {
+    let rule = |output: &str, skip: bool| {
+        format!(
+            "- rule: r\n  desc: d\n  condition: evt.type=open\n  output: {output}\n  priority: INFO\n  skip-if-unknown-filter: {skip}\n"
+        )
+    };
+    // What alerts render is what the load compiled: a field token, its argument, a sentence
+    // ending right after a field.
+    let r = load(
+        &[("t.yaml", &rule("'A shell (user=%user.name cmd=%proc.cmdline) %proc.aname[2] %evt.arg.flags file=%fd.name.'", false))],
+        &LoadOptions::default(),
+    );
+    assert!(r.successful(), "{:?}", r.files);
+    let rs = r.ruleset.unwrap();
+    let names: Vec<&str> = rs.rules[0].output_format.field_names().collect();
+    assert_eq!(
+        names,
+        [
+            "user.name",
+            "proc.cmdline",
+            "proc.aname[2]",
+            "evt.arg.flags",
+            "fd.name"
+        ]
+    );
+    assert_eq!(
+        rs.rules[0].output_format.text(),
+        rs.rules[0].output_format_text
+    );
+    // Syntax the formatter rejects is rejected at load, with the formatter's words, even when
+    // unknown fields may be skipped (Falco skips only for an unknown field).
+    for (output, message) in [
+        (
+            "'100%'",
+            "invalid formatting syntax: formatting cannot end with a %",
+        ),
+        (
+            "'a %5'",
+            "invalid formatting syntax: formatting cannot end with a number",
+        ),
+        (
+            "'%proc.aname[2'",
+            "missing closing bracket in formatting token proc.aname[2",
+        ),
+    ] {
+        for skip in [false, true] {
+            let f = one(&rule(output, skip));
+            assert_eq!(f.errors.len(), 1, "{output}: {:?}", f.errors);
+            assert_eq!(f.errors[0].code, ErrorCode::CompileOutput, "{output}");
+            assert_eq!(f.errors[0].message, message, "{output}");
+        }
+    }
+    let f = one(&rule("'x %proc.nobody y'", true));
+    assert!(f.successful());
+    assert_eq!(f.warnings[0].code, result::WarningCode::UnknownFilter);
+    assert_eq!(
+        f.warnings[0].message,
+        "invalid formatting token proc.nobody y"
+    );
+}
+
+#[test]
 fn unused_definitions_and_unrestricted_rules_are_warned() {
     let f = one(&format!(
         "- list: l1\n  items: [a]\n- list: l2\n  items: [l1, b]\n- list: l3\n  items: [c]\n- macro: m\n  condition: proc.name in (l2)\n- macro: unused\n  condition: proc.name=x\n- rule: r\n  desc: d\n  condition: evt.type=open and m\n{RULE_TAIL}- rule: wide\n  desc: d\n  condition: proc.name=x\n{RULE_TAIL}- rule: quiet\n  desc: d\n  condition: proc.name=y\n  warn_evttypes: false\n{RULE_TAIL}"
