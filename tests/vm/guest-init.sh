@@ -15,6 +15,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 ip link set lo up
 
+echo marker >/etc/vm-marker
 RESULTS=/out/results.txt
 : >"$RESULTS"
 pass() { echo "PASS $1" | tee -a "$RESULTS"; }
@@ -64,6 +65,14 @@ kill -TERM $DUMP
 wait $DUMP
 echo "main dumper exit $?" >>/out/dump-main.err
 
+# ---- 1a. read(2) records (the main dump leaves read/write out) ----
+kmod_dump --names read,openat,close --seconds 4 >/out/dump-read.txt 2>/out/dump-read.err &
+READER=$!
+sleep 2
+# /usr/bin/cat: the shell would run busybox's cat in-process, which copies with sendfile(2).
+/usr/bin/cat /etc/vm-marker >/dev/null
+wait $READER
+
 # ---- 1b. an idle reader costs (almost) no CPU ----
 kmod_dump --quiet >/dev/null 2>/out/idle.err &
 IDLE=$!
@@ -100,6 +109,8 @@ if [ -x /usr/bin/falco ]; then
 	D1=$!
 	if daemon_attached $D1; then pass daemon-1-attached; else fail daemon-1-attached "$(tail -5 /out/daemon-1.err)"; fi
 	/vm/workload
+	# read(2) is not recorded without -A: the marker rule must stay silent here.
+	/usr/bin/cat /etc/vm-marker >/dev/null
 	sleep 3
 	( while :; do cat /etc/hostname >/dev/null; done ) &
 	STORM1=$!
@@ -117,6 +128,30 @@ if [ -x /usr/bin/falco ]; then
 	wait $D2
 	rc=$?
 	if [ $rc = 0 ]; then pass daemon-2-clean-exit; else fail daemon-2-clean-exit "exit $rc: $(tail -5 /out/daemon-2.err)"; fi
+
+	# ---- 1d. -A and a full ring: with -A the daemon records read(2), so the marker rule
+	# alerts; a 64 KiB ring under a read/write storm drops records, and the daemon raises
+	# Falco's drop alert (and log line) from the module's counters ----
+	rmmod falco
+	insmod /falco.ko ring_bytes=65536
+	falco -c /vm/falco-drops.yaml -A >/out/alerts-drops.json 2>/out/daemon-drops.err &
+	D3=$!
+	if daemon_attached $D3; then pass daemon-drops-attached; else fail daemon-drops-attached "$(tail -5 /out/daemon-drops.err)"; fi
+	for i in 1 2 3; do /usr/bin/cat /etc/vm-marker >/dev/null; sleep 1; done
+	dd if=/dev/zero of=/dev/null bs=1 count=100000000 2>/dev/null &
+	S1=$!
+	dd if=/dev/zero of=/dev/null bs=1 count=100000000 2>/dev/null &
+	S2=$!
+	sleep 6
+	kill $S1 $S2
+	wait $S1 $S2 2>/dev/null
+	# The monitor checks once per second of event time: give it events after the storm.
+	for i in 1 2 3; do cat /etc/hostname >/dev/null; sleep 1; done
+	kill -TERM $D3
+	wait $D3
+	kmod_selftest --stats >/out/drops-stats.txt 2>&1
+	rmmod falco
+	insmod /falco.ko
 else
 	echo "SKIP daemon-alerts: this falco build cannot run engine.kind=kmod yet" | tee -a "$RESULTS"
 fi

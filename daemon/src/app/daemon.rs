@@ -91,7 +91,10 @@ pub fn run(opts: &Options) -> i32 {
         }
     };
     if let EventSource::Kmod(_) = src {
-        match src.set_interest(&loaded.engine.interest_set()) {
+        match src.set_interest(
+            &loaded.engine.interest_set(),
+            opts.all_events || cfg.base_syscalls_all,
+        ) {
             Ok(unavailable) => {
                 if !unavailable.is_empty() {
                     logger::warning(&format!(

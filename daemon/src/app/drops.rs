@@ -109,17 +109,28 @@ impl DropSettings {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SourceCounters {
     pub events: u64,
+    /// Every drop: the sum of the three kinds below.
     pub drops: u64,
+    /// Records that did not fit in a full ring.
+    pub drops_buffer: u64,
+    /// Records whose user memory could not be read.
+    pub drops_page_faults: u64,
+    /// Records the reader found corrupt.
+    pub drops_bug: u64,
 }
 
 /// One detection of drops: what the caller must do with it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DropNotice {
     pub actions: Vec<DropAction>,
-    /// Drops in the last interval.
+    /// Drops in the last interval (plus one when simulated).
     pub n_drops: u64,
     /// Events in the last interval.
     pub n_evts: u64,
+    /// The interval's drops by kind (see [`SourceCounters`]).
+    pub n_drops_buffer: u64,
+    pub n_drops_page_faults: u64,
+    pub n_drops_bug: u64,
 }
 
 impl DropNotice {
@@ -206,6 +217,11 @@ impl DropMonitor {
         self.next_check_ns = ts_ns.saturating_add(ONE_SECOND_NS);
         let n_evts = counters.events.saturating_sub(self.last.events);
         let mut n_drops = counters.drops.saturating_sub(self.last.drops);
+        let n_drops_buffer = counters.drops_buffer.saturating_sub(self.last.drops_buffer);
+        let n_drops_page_faults = counters
+            .drops_page_faults
+            .saturating_sub(self.last.drops_page_faults);
+        let n_drops_bug = counters.drops_bug.saturating_sub(self.last.drops_bug);
         self.last = counters;
         if self.settings.simulate_drops {
             n_drops += 1;
@@ -234,6 +250,9 @@ impl DropMonitor {
             actions,
             n_drops,
             n_evts,
+            n_drops_buffer,
+            n_drops_page_faults,
+            n_drops_bug,
         })
     }
 
@@ -287,7 +306,10 @@ mod tests {
             for pair in 0..2u64 {
                 events += 1;
                 let ts = 1_000_000_000_000 + i * 1_001_000_000 + pair * 10_000;
-                let c = SourceCounters { events, drops: 0 };
+                let c = SourceCounters {
+                    events,
+                    ..SourceCounters::default()
+                };
                 notices.extend(monitor.on_event(ts, c));
             }
         }
@@ -333,7 +355,7 @@ mod tests {
                 ONE_SECOND_NS,
                 SourceCounters {
                     events: 1,
-                    drops: 0
+                    ..SourceCounters::default()
                 }
             )
             .is_none());
@@ -343,6 +365,8 @@ mod tests {
             SourceCounters {
                 events: 1001,
                 drops: 1,
+                drops_buffer: 1,
+                ..SourceCounters::default()
             },
         );
         assert!(low.is_none());
@@ -351,9 +375,21 @@ mod tests {
             SourceCounters {
                 events: 1011,
                 drops: 11,
+                drops_buffer: 8,
+                drops_page_faults: 3,
+                drops_bug: 0,
             },
         );
-        assert_eq!(high.map(|n| n.n_drops), Some(10));
+        let high = high.expect("10 drops in 10 events is above the threshold");
+        assert_eq!(
+            (
+                high.n_drops,
+                high.n_drops_buffer,
+                high.n_drops_page_faults,
+                high.n_drops_bug
+            ),
+            (10, 7, 3, 0)
+        );
     }
 
     #[test]

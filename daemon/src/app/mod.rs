@@ -192,10 +192,13 @@ fn handle_drop_notice(
             let fields = [
                 ("n_evts", notice.n_evts.to_string()),
                 ("n_drops", notice.n_drops.to_string()),
-                ("n_drops_buffer_total", notice.n_drops.to_string()),
+                ("n_drops_buffer_total", notice.n_drops_buffer.to_string()),
                 ("n_drops_scratch_map", "0".to_string()),
-                ("n_drops_page_faults", "0".to_string()),
-                ("n_drops_bug", "0".to_string()),
+                (
+                    "n_drops_page_faults",
+                    notice.n_drops_page_faults.to_string(),
+                ),
+                ("n_drops_bug", notice.n_drops_bug.to_string()),
                 ("ebpf_enabled", "0".to_string()),
             ];
             outputs.send_internal(Priority::Debug, DROP_RULE, &msg, &fields, iso);

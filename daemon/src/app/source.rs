@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::event::Event;
+use crate::cli::DEFAULT_IGNORED_SYSCALLS;
+use crate::event::{table, Event};
 use crate::source::kmod::{KmodError, KmodOptions, KmodSource};
 use crate::source::scap::{Reader, ScapError, FLAG_STATE_ONLY};
 use crate::state::State;
@@ -43,6 +44,17 @@ pub enum SourceError {
         offset: u64,
         message: String,
     },
+}
+
+/// The event type ids of `ids` the live source asks the driver for: all of them with
+/// `all_events` (`-A` or `base_syscalls.all`), otherwise those whose syscall is not in
+/// Falco's default-ignored high-volume I/O family ([`DEFAULT_IGNORED_SYSCALLS`], what `-i`
+/// prints), so rules on `read`/`write` stay silent without `-A`, as in Falco.
+pub fn without_ignored_syscalls(ids: &[u16], all_events: bool) -> Vec<u16> {
+    ids.iter()
+        .copied()
+        .filter(|&id| all_events || !DEFAULT_IGNORED_SYSCALLS.contains(&table::name_of(id)))
+        .collect()
 }
 
 /// A capture file being replayed.
@@ -110,11 +122,19 @@ impl EventSource {
     }
 
     /// Restricts the driver to the event types the rules need (`ids`, as the engine computes
-    /// them) plus what the state tracker needs. Returns the event names the driver cannot
-    /// record; other sources ignore it.
-    pub fn set_interest(&mut self, ids: &[u16]) -> Result<Vec<&'static str>, SourceError> {
+    /// them) plus what the state tracker needs; without `all_events` (`-A`) the high-volume
+    /// I/O syscalls are left out as Falco does ([`without_ignored_syscalls`]). Returns the
+    /// event names the driver cannot record; other sources ignore it.
+    pub fn set_interest(
+        &mut self,
+        ids: &[u16],
+        all_events: bool,
+    ) -> Result<Vec<&'static str>, SourceError> {
         match self {
-            EventSource::Kmod(k) => Ok(k.set_interest_for(ids, true)?.unavailable),
+            EventSource::Kmod(k) => {
+                let ids = without_ignored_syscalls(ids, all_events);
+                Ok(k.set_interest_for(&ids, true)?.unavailable)
+            }
             _ => Ok(Vec::new()),
         }
     }
@@ -129,6 +149,9 @@ impl EventSource {
                 SourceCounters {
                     events: s.events,
                     drops: s.drops_full + s.drops_fault + s.corrupt,
+                    drops_buffer: s.drops_full,
+                    drops_page_faults: s.drops_fault,
+                    drops_bug: s.corrupt,
                 }
             }
             EventSource::NoDriver => SourceCounters::default(),
@@ -200,6 +223,41 @@ impl EventSource {
                 std::thread::sleep(IDLE_WAIT);
                 Ok(Next::Idle)
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids_named(names: &[&str]) -> Vec<u16> {
+        (0..table::EVENT_TYPE_COUNT as u16)
+            .filter(|&id| names.contains(&table::name_of(id)))
+            .collect()
+    }
+
+    #[test]
+    fn io_syscalls_leave_the_interest_set_without_all_events() {
+        let wanted = ids_named(&["open", "read", "write", "pread", "sendfile", "execve"]);
+        let kept = without_ignored_syscalls(&wanted, false);
+        let names: std::collections::BTreeSet<&str> =
+            kept.iter().map(|&id| table::name_of(id)).collect();
+        assert_eq!(names, ["execve", "open"].into_iter().collect());
+        assert_eq!(kept, ids_named(&["open", "execve"]));
+    }
+
+    #[test]
+    fn all_events_keeps_the_io_syscalls() {
+        let wanted = ids_named(&["open", "read", "writev", "recv"]);
+        assert_eq!(without_ignored_syscalls(&wanted, true), wanted);
+    }
+
+    #[test]
+    fn every_ignored_syscall_names_an_event_type() {
+        // A misspelt name would silently keep its syscall in the interest set.
+        for name in DEFAULT_IGNORED_SYSCALLS {
+            assert!(!ids_named(&[name]).is_empty(), "{name} names no event type");
         }
     }
 }
