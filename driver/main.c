@@ -519,10 +519,15 @@ static void falco_param_path(struct falco_record *r, unsigned long uptr)
 	falco_record_ustr(r, (const char __user *)uptr, max_path_len);
 }
 
-/* dev and ino of the file behind `fd`. */
-static void falco_param_file_ids(struct falco_record *r, long fd)
+/* The file behind the fd a syscall returned (NULL on error); the caller fputs it. */
+static struct file *falco_result_file(long fd)
 {
-	struct file *file = fd >= 0 ? fget((unsigned int)fd) : NULL;
+	return fd >= 0 ? fget((unsigned int)fd) : NULL;
+}
+
+/* dev and ino of `file` (empty without one). */
+static void falco_param_file_ids(struct falco_record *r, struct file *file)
+{
 	struct inode *inode;
 
 	if (!file) {
@@ -533,19 +538,6 @@ static void falco_param_file_ids(struct falco_record *r, long fd)
 	inode = file_inode(file);
 	falco_record_u32(r, new_encode_dev(inode->i_sb->s_dev));
 	falco_record_u64(r, inode->i_ino);
-	fput(file);
-}
-
-static bool falco_created(long fd)
-{
-	struct file *file = fd >= 0 ? fget((unsigned int)fd) : NULL;
-	bool created;
-
-	if (!file)
-		return false;
-	created = falco_file_created(file);
-	fput(file);
-	return created;
 }
 
 /* ---- socket addresses (SCAP-FORMAT.md section 3.5) ---- */
@@ -1115,6 +1107,7 @@ static void falco_fill_clone(struct falco_record *r, struct falco_scratch *s,
 static void falco_fill_open(struct falco_record *r, unsigned long *args, long ret, int fill)
 {
 	unsigned long flags = 0, mode = 0, resolve = 0;
+	struct file *file;
 	int path_arg = 0;
 	u32 ppm_flags;
 
@@ -1143,8 +1136,10 @@ static void falco_fill_open(struct falco_record *r, unsigned long *args, long re
 	default:
 		break;
 	}
+	/* One fget for both the created flag and dev/ino: open is the hottest record. */
+	file = falco_result_file(ret);
 	ppm_flags = falco_open_flags(flags);
-	if (ret >= 0 && falco_created(ret))
+	if (file && falco_file_created(file))
 		ppm_flags |= 0x4000; /* PPM_O_F_CREATED */
 	falco_param_i64(r, ret);
 	if (path_arg)
@@ -1154,7 +1149,9 @@ static void falco_fill_open(struct falco_record *r, unsigned long *args, long re
 	falco_record_u32(r, falco_open_creates(flags) ? (u32)(mode & 07777) : 0);
 	if (fill == FILL_OPENAT2)
 		falco_record_u32(r, (u32)resolve); /* RESOLVE_* values equal the PPM ones */
-	falco_param_file_ids(r, ret);
+	falco_param_file_ids(r, file);
+	if (file)
+		fput(file);
 }
 
 static void falco_fill_generic(struct falco_record *r, const struct falco_syscall *sc,
@@ -1497,13 +1494,18 @@ static void falco_fill_special(struct falco_record *r, struct falco_scratch *s,
 	case FILL_OPENAT2:
 		falco_fill_open(r, args, ret, sc->fill);
 		break;
-	case FILL_CREAT:
+	case FILL_CREAT: {
+		struct file *file = falco_result_file(ret);
+
 		falco_param_i64(r, ret);
 		falco_param_path(r, args[0]);
 		falco_record_u32(r, (u32)(args[1] & 07777));
-		falco_param_file_ids(r, ret);
+		falco_param_file_ids(r, file);
+		if (file)
+			fput(file);
 		falco_record_u16(r, 0); /* creat_flags: overlay layers not captured */
 		break;
+	}
 	case FILL_EXECVE:
 	case FILL_EXECVEAT:
 		falco_fill_exec(r, s, args, ret, sc->fill == FILL_EXECVEAT);

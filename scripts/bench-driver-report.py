@@ -27,7 +27,7 @@ def main():
             readers.add(" ".join(f[1:]))
     if not results:
         sys.exit("no RESULT lines: the benchmark did not run")
-    conds = ["none", "ours", "peer"]
+    conds = ["none", "ours", "peer", "dump"]
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f"our reader: {', '.join(sorted(readers)) or '?'}")
     print(f"{'workload':10} {'condition':9} {'median ns/iter':>15} {'vs none':>8} {'samples':>8}")
@@ -40,11 +40,11 @@ def main():
             ratio = f"{m / base:.2f}x" if base else "-"
             print(f"{what:10} {c:9} {m:15.1f} {ratio:>8} {len(results[(c, what)]):8}")
     for what in ("openrc", "getppid"):
-        base, ours, peer = (med.get((c, what)) for c in conds)
+        base, ours, peer = (med.get((c, what)) for c in ("none", "ours", "peer"))
         if None not in (base, ours, peer) and peer > base:
             print(f"{what}: our added cost = {(ours - base) / (peer - base):.2f} of the peer's "
                   f"(+{ours - base:.0f} ns vs +{peer - base:.0f} ns)")
-    for c in ("ours", "peer"):
+    for c in ("ours", "peer", "dump"):
         for rep, (ev, dr) in enumerate(drops.get(c, []), 1):
             pct = ""
             if ev.isdigit() and dr.isdigit() and int(ev) + int(dr) > 0:

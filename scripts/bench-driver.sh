@@ -8,20 +8,23 @@
 # relative to the peer's, and each reader's drops. TCG timings are emulation speed: compare
 # conditions of the same run only.
 #
-#   scripts/bench-driver.sh [--iters N] [--rounds N] [--reps N]
-# Defaults: 100000 iterations, 5 rounds, 2 repetitions. Artifacts: .cache/bench-driver/.
+#   scripts/bench-driver.sh [--iters N] [--rounds N] [--reps N] [--conds LIST]
+# Defaults: 100000 iterations, 5 rounds, 2 repetitions, conditions "none ours peer" ("dump":
+# our module read by kmod_dump, no rules or state). Artifacts: .cache/bench-driver/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 ITERS=100000
 ROUNDS=5
 REPS=2
+CONDS="none ours peer"
 while [ $# -gt 0 ]; do
   case "$1" in
     --iters) ITERS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
-    *) echo "usage: $0 [--iters N] [--rounds N] [--reps N]" >&2; exit 2 ;;
+    --conds) CONDS=$2; shift 2 ;;
+    *) echo "usage: $0 [--iters N] [--rounds N] [--reps N] [--conds 'none ours peer dump']" >&2; exit 2 ;;
   esac
 done
 
@@ -76,6 +79,7 @@ cat >"$work/extra/bench/params" <<P
 ITERS=$ITERS
 ROUNDS=$ROUNDS
 REPS=$REPS
+CONDS="$CONDS"
 RULE_EVENTS=$rule_events
 P
 mkdir -p "$work/extra/etc/falco"

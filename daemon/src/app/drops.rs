@@ -205,7 +205,15 @@ impl DropMonitor {
         }
     }
 
-    /// Called for every event; returns a notice when actions must be taken now.
+    /// Whether [`DropMonitor::on_event`] at `ts_ns` would look at the counters (the first
+    /// event, then once per second of event time): the caller reads the source's counters,
+    /// shared memory the driver keeps writing, only then.
+    pub fn due(&self, ts_ns: u64) -> bool {
+        self.next_check_ns == 0 || ts_ns > self.next_check_ns
+    }
+
+    /// Called for every event (or every event [`DropMonitor::due`] accepts); returns a
+    /// notice when actions must be taken now.
     pub fn on_event(&mut self, ts_ns: u64, counters: SourceCounters) -> Option<DropNotice> {
         if self.next_check_ns == 0 {
             self.next_check_ns = ts_ns.saturating_add(ONE_SECOND_NS);
@@ -314,6 +322,17 @@ mod tests {
             }
         }
         notices
+    }
+
+    #[test]
+    fn due_only_on_the_first_event_and_once_per_second() {
+        let mut m = DropMonitor::new(settings(&["log"], 10.0, false));
+        let c = SourceCounters::default();
+        assert!(m.due(5 * ONE_SECOND_NS));
+        assert!(m.on_event(5 * ONE_SECOND_NS, c).is_none());
+        assert!(!m.due(5 * ONE_SECOND_NS + 1));
+        assert!(!m.due(6 * ONE_SECOND_NS));
+        assert!(m.due(6 * ONE_SECOND_NS + 1));
     }
 
     #[test]

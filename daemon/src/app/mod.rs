@@ -122,7 +122,7 @@ pub fn run_loop(src: &mut EventSource, p: &mut Pipeline, ctl: &mut LoopControl<'
                     }
                 }
                 p.process(&event, cpu, state_only);
-                if let Some(m) = ctl.drops.as_deref_mut() {
+                if let Some(m) = ctl.drops.as_deref_mut().filter(|m| m.due(ts)) {
                     if let Some(notice) = m.on_event(ts, src.counters()) {
                         if handle_drop_notice(&notice, ctl.internal) {
                             return LoopEnd::DropExit;

@@ -6,6 +6,7 @@
 #         engine.kind=kmod); where this build cannot run it yet, kmod_dump recording the
 #         default rules' event types plus the state tracker's (what the daemon would set)
 #   peer  Debian's scap.ko (falcosecurity-scap-dkms) + `sysdig -w /dev/null`
+#   dump  (only when CONDS names it) falco.ko + kmod_dump as the reader
 # Output lines in /out/bench.txt:
 #   RESULT <cond> <rep> <round> <openrc|getppid> <ns per iteration>
 #   DROPS <cond> <rep> events=<n> drops=<n>
@@ -79,14 +80,36 @@ stop_peer() {
 	rmmod scap
 }
 
+# dump: our module with the record dumper as the reader (same interest set as the daemon,
+# no rules or state): separates the driver and ring cost from the daemon's processing.
+start_dump() {
+	insmod /falco.ko || { echo "BENCH-ERROR insmod falco.ko"; return 1; }
+	kmod_dump --quiet --state --names "$RULE_EVENTS" >/out/dump-$1.txt 2>&1 &
+	DUMP=$!
+	sleep 2
+}
+
+stop_dump() {
+	kill -TERM $DUMP
+	wait $DUMP
+	stats=$(kmod_selftest --stats)
+	events=$(echo "$stats" | sed -n 's/.*events=\([0-9]*\).*/\1/p')
+	drops=$(echo "$stats" | sed -n 's/.*drops_full=\([0-9]*\).*/\1/p')
+	echo "DROPS dump $1 events=$events drops=$drops" >>"$OUT"
+	rmmod falco
+}
+
 rep=1
 while [ $rep -le "$REPS" ]; do
-	echo "== rep $rep: none"
-	bench none $rep
-	echo "== rep $rep: ours"
-	start_ours $rep && { bench ours $rep; stop_ours $rep; }
-	echo "== rep $rep: peer"
-	start_peer $rep && { bench peer $rep; stop_peer $rep; }
+	for cond in ${CONDS:-none ours peer}; do
+		echo "== rep $rep: $cond"
+		case $cond in
+		none) bench none $rep ;;
+		ours) start_ours $rep && { bench ours $rep; stop_ours $rep; } ;;
+		peer) start_peer $rep && { bench peer $rep; stop_peer $rep; } ;;
+		dump) start_dump $rep && { bench dump $rep; stop_dump $rep; } ;;
+		esac
+	done
 	rep=$((rep + 1))
 done
 
