@@ -491,3 +491,208 @@ fn sigterm_drains_the_queue_before_exiting() {
         "alerts matched before SIGTERM are all delivered"
     );
 }
+
+/// A run that ends on its own (or is refused), with its exit code and both streams.
+fn run_to_end(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_falco"))
+        .args(args)
+        .args(["-o", "log_stderr=true", "-o", "log_syslog=false"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_invalid_value_names_the_key_and_nothing_starts() {
+    let dir = common::temp_dir("daemon-badcfg");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let pidfile = dir.join("falco.pid");
+    let cfg = dir.join("falco.yaml");
+    let r = rules.display().to_string();
+    let p = pidfile.display().to_string();
+    let c = cfg.display().to_string();
+    for (yaml, key) in [
+        (
+            "outputs_queue:\n  capacity: -3\n",
+            "'outputs_queue.capacity'",
+        ),
+        (
+            "webserver:\n  listen_port: 99999\n",
+            "'webserver.listen_port'",
+        ),
+        ("json_output: maybe\n", "'json_output'"),
+    ] {
+        std::fs::write(
+            &cfg,
+            format!(
+                "{yaml}stdout_output:\n  enabled: true\nfile_output:\n  enabled: true\n  \
+                 filename: {}\n",
+                dir.join("events.txt").display()
+            ),
+        )
+        .unwrap();
+        let (code, _, stderr) = run_to_end(&[
+            "-c",
+            &c,
+            "-r",
+            &r,
+            "--pidfile",
+            &p,
+            "-o",
+            "engine.kind=nodriver",
+            "-o",
+            "webserver.enabled=true",
+        ]);
+        assert_eq!(code, Some(1), "{yaml:?}: {stderr}");
+        assert!(stderr.contains(key), "{yaml:?} should name {key}: {stderr}");
+        assert!(!stderr.contains("Loading rules"), "{stderr}");
+        assert!(!stderr.contains("Starting internal webserver"), "{stderr}");
+        assert!(!pidfile.exists(), "pid file written by a refused start");
+        assert!(!dir.join("events.txt").exists(), "an output opened");
+    }
+    // Rules that do not compile also stop the start before anything runs.
+    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
+    std::fs::write(&rules, "- rule: r\n  desc: d\n  condition: evt.type in (\n").unwrap();
+    let (code, _, stderr) = run_to_end(&[
+        "-c",
+        &c,
+        "-r",
+        &r,
+        "--pidfile",
+        &p,
+        "-o",
+        "engine.kind=nodriver",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!pidfile.exists());
+}
+
+#[test]
+fn dry_run_loads_everything_and_runs_nothing() {
+    let dir = common::temp_dir("daemon-dry");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let cfg = dir.join("falco.yaml");
+    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
+    let pidfile = dir.join("falco.pid");
+    let (c, r, p) = (
+        cfg.display().to_string(),
+        rules.display().to_string(),
+        pidfile.display().to_string(),
+    );
+    let mut args = live_args(&c, &r);
+    args.extend(["--dry-run", "--pidfile", &p]);
+    let (code, stdout, stderr) = run_to_end(&args);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Loading rules from file {r}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("   {c}")), "{stderr}");
+    assert!(!stderr.contains("Starting internal webserver"), "{stderr}");
+    assert!(!stderr.contains("Opening 'syscall' source"), "{stderr}");
+    assert!(!stdout.contains("Events detected"), "{stdout}");
+    assert!(!pidfile.exists());
+
+    // A dry run is a check: broken rules fail it.
+    std::fs::write(&rules, "- rule: r\n  desc: d\n  condition: evt.type in (\n").unwrap();
+    let (code, _, stderr) = run_to_end(&args);
+    assert_eq!(code, Some(1), "{stderr}");
+}
+
+#[test]
+fn pidfile_lives_as_long_as_the_daemon_and_sigint_or_duration_end_it() {
+    let dir = common::temp_dir("daemon-pid");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let cfg = dir.join("falco.yaml");
+    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
+    let pidfile = dir.join("run/falco.pid");
+    std::fs::create_dir_all(pidfile.parent().unwrap()).unwrap();
+    let (c, r, p) = (
+        cfg.display().to_string(),
+        rules.display().to_string(),
+        pidfile.display().to_string(),
+    );
+    let mut args = live_args(&c, &r);
+    args.extend(["--pidfile", &p]);
+    let mut d = Daemon::start(&dir, &args);
+    d.web_port();
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", d.child.id())
+    );
+    d.signal(libc::SIGINT);
+    assert_eq!(d.wait_exit(15).code(), Some(0), "{}", d.stderr());
+    assert!(d.stderr().contains("SIGINT received, exiting..."));
+    assert!(d.stdout().contains("Events detected: 0"), "{}", d.stdout());
+    assert!(!pidfile.exists(), "pid file left behind");
+
+    // -M on a live source is wall-clock time.
+    args.extend(["-M", "1"]);
+    let started = Instant::now();
+    let mut d = Daemon::start(&dir, &args);
+    assert_eq!(d.wait_exit(20).code(), Some(0), "{}", d.stderr());
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(1), "stopped after {took:?}");
+    assert!(d.stdout().contains("Events detected: 0"), "{}", d.stdout());
+    assert!(!pidfile.exists());
+}
+
+#[test]
+fn a_program_that_stops_reading_costs_counted_drops_not_a_hang() {
+    let dir = common::temp_dir("daemon-wedge");
+    let capture = big_capture(&dir, 100_000);
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    let child_pid = dir.join("program.pid");
+    let cfg = dir.join("falco.yaml");
+    // The program never reads its stdin: once the pipe is full every write blocks.
+    std::fs::write(
+        &cfg,
+        format!(
+            "json_output: true\nstdout_output:\n  enabled: false\noutputs_queue:\n  capacity: 10\n\
+             output_timeout: 300\nprogram_output:\n  enabled: true\n  keep_alive: true\n  \
+             program: echo $$ > {}; exec sleep 1000\n",
+            child_pid.display()
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> = vec![
+        "-c".into(),
+        cfg.display().to_string(),
+        "-r".into(),
+        rules.display().to_string(),
+        "-o".into(),
+        "engine.kind=replay".into(),
+        "-o".into(),
+        format!("engine.replay.capture_file={}", capture.display()),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut d = Daemon::start(&dir, &args);
+    let status = d.wait_exit(60);
+    if let Some(pid) = std::fs::read_to_string(&child_pid)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+    {
+        // SAFETY: kill(2) on the pid the program wrote; it is our grandchild's `sleep`.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert_eq!(status.code(), Some(0), "{}", d.stderr());
+    let stderr = d.stderr();
+    for needle in [
+        "Outputs queue out of memory. Drop event and continue on ...",
+        "\"program\" output timeout, all output channels are blocked",
+        "\"program\" output blocked for ",
+        "queued alerts",
+    ] {
+        assert!(stderr.contains(needle), "no {needle:?} in\n{stderr}");
+    }
+    assert!(events_detected(&d.stdout()) > 1000);
+}

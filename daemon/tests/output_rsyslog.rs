@@ -45,6 +45,25 @@ fn start_rsyslog(conf: &Path, pid: &Path) -> Rsyslog {
     Rsyslog(child)
 }
 
+/// An rsyslog.conf that owns /dev/log and writes "<severity> <facility> <ident>:<msg>" to `log`.
+fn write_rsyslog_conf(dir: &Path, log: &Path) -> std::path::PathBuf {
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{dir}\")\n\
+             module(load=\"imuxsock\" SysSock.Name=\"/dev/log\" SysSock.RateLimit.Interval=\"0\")\n\
+             template(name=\"t\" type=\"string\" \
+             string=\"%syslogseverity% %syslogfacility-text% %programname%:%msg%\\n\")\n\
+             *.* action(type=\"omfile\" file=\"{log}\" template=\"t\")\n",
+            dir = dir.display(),
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    conf
+}
+
 fn alert(n: usize, priority: Priority) -> Alert {
     Alert::new(
         1_700_000_000_000_000_000,
@@ -74,20 +93,7 @@ fn syslog_severities_and_delivery_across_an_rsyslog_restart() {
     common::private_dev();
     let dir = common::temp_dir("rsyslog");
     let log = dir.join("messages.log");
-    let conf = dir.join("rsyslog.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "global(workDirectory=\"{dir}\")\n\
-             module(load=\"imuxsock\" SysSock.Name=\"/dev/log\" SysSock.RateLimit.Interval=\"0\")\n\
-             template(name=\"t\" type=\"string\" \
-             string=\"%syslogseverity% %syslogfacility-text% %programname%:%msg%\\n\")\n\
-             *.* action(type=\"omfile\" file=\"{log}\" template=\"t\")\n",
-            dir = dir.display(),
-            log = log.display()
-        ),
-    )
-    .unwrap();
+    let conf = write_rsyslog_conf(&dir, &log);
     let pid = dir.join("rsyslogd.pid");
     let rsyslog = start_rsyslog(&conf, &pid);
 
@@ -149,4 +155,84 @@ fn syslog_severities_and_delivery_across_an_rsyslog_restart() {
     assert_eq!(OutputStats::get(&stats.delivered, ChannelKind::Syslog), 16);
     drop(rsyslog);
     println!("rsyslog received {} lines", lines.len());
+}
+
+/// The `falco` binary itself: its own log (`log_syslog`) and its alerts (`syslog_output`) reach
+/// syslog with ident `falco`, facility user, the log at its level and alerts at the rule's
+/// priority.
+#[test]
+fn daemon_log_and_alerts_reach_syslog_as_falco() {
+    if !common::in_private_mount_namespace("daemon_log_and_alerts_reach_syslog_as_falco") {
+        return;
+    }
+    common::private_dev();
+    let dir = common::temp_dir("rsyslog-daemon");
+    let log = dir.join("messages.log");
+    let conf = write_rsyslog_conf(&dir, &log);
+    let rsyslog = start_rsyslog(&conf, &dir.join("rsyslogd.pid"));
+    let shared = std::env::var_os("SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let capture = shared.join("compat/scap/falco/cat_write.scap");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Cat opens\n  desc: d\n  condition: evt.type in (open, openat) and proc.name=cat\n  \
+         output: cat opened (fd=%fd.num)\n  priority: ERROR\n",
+    )
+    .unwrap();
+    let cfg = dir.join("falco.yaml");
+    std::fs::write(
+        &cfg,
+        "log_stderr: false\nlog_syslog: true\nlog_level: info\nstdout_output:\n  enabled: false\n\
+         syslog_output:\n  enabled: true\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_falco"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("-r")
+        .arg(&rules)
+        .arg("-e")
+        .arg(&capture)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("Loading rules"),
+        "log_stderr: false still logged to stderr: {stderr}"
+    );
+    let detected: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Events detected: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no summary in {stdout}"));
+    assert!(detected > 0, "{stdout}");
+    let alerts = || -> Vec<String> {
+        received(&log)
+            .into_iter()
+            .filter(|l| l.contains("cat opened"))
+            .collect()
+    };
+    let loading = format!("6 user falco: Loading rules from file {}", rules.display());
+    assert!(
+        common::wait_for(10, || received(&log).contains(&loading)
+            && alerts().len() >= detected),
+        "missing {loading:?} or some of {detected} alerts in {:?}",
+        received(&log)
+    );
+    let alerts = alerts();
+    assert_eq!(alerts.len(), detected, "{alerts:?}");
+    for a in &alerts {
+        assert!(a.starts_with("3 user falco: "), "{a}");
+        assert!(a.contains(": Error cat opened (fd="), "{a}");
+    }
+    drop(rsyslog);
 }

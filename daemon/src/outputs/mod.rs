@@ -12,7 +12,9 @@
 //! Buffered channels (all of them unless `-U`, as in Falco 0.39) are flushed whenever the queue
 //! runs empty, at reopen and at shutdown. [`Outputs::reopen`] (SIGUSR1) reopens the file and
 //! restarts the program; [`Outputs::reconfigure`] (a reload) switches to another set of channels
-//! behind the same queue; [`Outputs::shutdown`] drains the queue, flushes and closes everything.
+//! behind the same queue; [`Outputs::shutdown`] drains the queue, flushes and closes everything
+//! — unless one channel call has been stuck for `output_timeout` plus two seconds, in which case
+//! the shutdown logs it, counts what is still queued as dropped, and leaves the worker behind.
 //!
 //! Text lines are passed through [`sanitize_line`] so control characters in event data cannot
 //! forge alert lines; JSON lines stay valid JSON.
@@ -110,6 +112,9 @@ enum QueueSender {
     Bounded(SyncSender<Alert>),
     Unbounded(mpsc::Sender<Alert>),
 }
+
+/// How much longer than `output_timeout` a stuck channel call may hold up the shutdown.
+const SHUTDOWN_GRACE_MS: u64 = 2000;
 
 /// The channels the worker writes to, in order.
 pub type Channels = Vec<(ChannelKind, Box<dyn Channel>)>;
@@ -363,9 +368,34 @@ impl Outputs {
     }
 
     fn stop(&mut self) {
-        self.handle.shared.stop.store(true, Ordering::Release);
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
+        let shared = &self.handle.shared;
+        shared.stop.store(true, Ordering::Release);
+        let Some(worker) = self.worker.take() else {
+            return;
+        };
+        // Draining may take as long as it needs while the worker makes progress; a channel call
+        // that has not returned for output_timeout plus a grace period never will (a program
+        // that stopped reading, a FIFO nobody opens), so the exit does not wait for it.
+        let stats = &shared.stats;
+        loop {
+            if worker.is_finished() {
+                let _ = worker.join();
+                break;
+            }
+            let limit = shared.limit_ms.load(Ordering::Relaxed) + SHUTDOWN_GRACE_MS;
+            if let Some((kind, ms)) = stats.wedged(limit) {
+                let lost = stats.queue_depth();
+                stats.queue_drops.fetch_add(lost, Ordering::Relaxed);
+                crate::logger::critical(&format!(
+                    "\"{}\" output blocked for {ms} ms at shutdown; giving up on it and on {lost} \
+                     queued alerts",
+                    kind.name()
+                ));
+                // The worker stays blocked in the kernel; the process exit ends it, and the
+                // watchdog (which lives as long as the worker) with it.
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         if let Some(w) = self.watchdog.take() {
             let _ = w.join();
@@ -405,15 +435,8 @@ impl Worker {
         for i in 0..self.channels.len() {
             let (kind, ch) = &mut self.channels[i];
             let kind = *kind;
-            self.stats
-                .busy_channel
-                .store(kind as usize, Ordering::Relaxed);
-            self.stats
-                .busy_since_ms
-                .store(monotonic_ms(), Ordering::Release);
-            let result = ch.emit(alert, &line);
+            let result = timed(&self.stats, kind, || ch.emit(alert, &line));
             let counts = ch.counts_delivery();
-            self.stats.busy_since_ms.store(0, Ordering::Release);
             match result {
                 Ok(()) if counts => self.stats.add(&self.stats.delivered, kind),
                 Ok(()) => {}
@@ -428,12 +451,23 @@ impl Worker {
     /// failure loses; for the others a failure counts as one failed alert.
     fn for_each(&mut self, what: &str, op: fn(&mut dyn Channel) -> io::Result<()>) {
         for i in 0..self.channels.len() {
-            if let Err(e) = op(self.channels[i].1.as_mut()) {
+            let (kind, ch) = &mut self.channels[i];
+            if let Err(e) = timed(&self.stats, *kind, || op(ch.as_mut())) {
                 let counts_own = !self.channels[i].1.counts_delivery();
                 self.report(i, what, &e, !counts_own);
             }
         }
     }
+}
+
+/// Runs one channel call with the worker marked busy in `kind`, so the watchdog and `/healthz`
+/// see a call that does not return (a flush into a full pipe blocks as surely as a write).
+fn timed<R>(stats: &OutputStats, kind: ChannelKind, call: impl FnOnce() -> R) -> R {
+    stats.busy_channel.store(kind as usize, Ordering::Relaxed);
+    stats.busy_since_ms.store(monotonic_ms(), Ordering::Release);
+    let result = call();
+    stats.busy_since_ms.store(0, Ordering::Release);
+    result
 }
 
 fn worker_loop(rx: mpsc::Receiver<Alert>, channels: Channels, shared: Arc<Shared>) {

@@ -218,6 +218,69 @@ fn full_queue_drops_are_counted_and_a_stuck_channel_is_reported_wedged() {
     assert_eq!(stats.queue_drops.load(Ordering::Relaxed), drops + 1);
 }
 
+/// Accepts alerts but blocks in `flush` until released: a buffered channel whose pipe is full.
+struct FlushGate {
+    open: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Channel for FlushGate {
+    fn emit(&mut self, _a: &Alert, _l: &str) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Gate {
+            open: self.open.clone(),
+        }
+        .emit(&alert(0), "")
+    }
+}
+
+#[test]
+fn a_channel_stuck_in_flush_is_wedged_and_does_not_hold_up_the_shutdown() {
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let stats = Arc::new(OutputStats::default());
+    let s = OutputsSettings {
+        output_timeout: Duration::from_millis(100),
+        ..settings()
+    };
+    let channels: Vec<(ChannelKind, Box<dyn Channel>)> = vec![(
+        ChannelKind::Program,
+        Box::new(FlushGate { open: gate.clone() }),
+    )];
+    let out = Outputs::start_with_channels(&s, channels, stats.clone()).unwrap();
+    let h = out.handle();
+    h.send(alert(0));
+    // The queue ran empty, so the worker flushes, and stays there.
+    assert!(wait_until(|| stats.wedged(100).is_some()));
+    assert_eq!(stats.wedged(100).unwrap().0, ChannelKind::Program);
+    for i in 1..=7 {
+        h.send(alert(i));
+    }
+    let started = Instant::now();
+    out.shutdown();
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(100 + SHUTDOWN_GRACE_MS + 1500),
+        "shutdown waited {waited:?} on a stuck channel"
+    );
+    // The seven alerts behind the stuck flush are counted as lost, not silently gone.
+    assert_eq!(stats.queue_drops.load(Ordering::Relaxed), 7);
+    let (m, c) = &*gate;
+    *m.lock().unwrap() = true;
+    c.notify_all();
+}
+
+fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
 fn program_settings(program: String, keep_alive: bool, buffered: bool) -> OutputsSettings {
     OutputsSettings {
         buffered,
