@@ -43,10 +43,24 @@ impl Fixture {
             .unwrap()
     }
 
+    /// The next datagram; None on the read timeout. Other errors fail the test with their cause.
     fn receive(&self) -> Option<String> {
         let mut buf = [0u8; 4096];
-        let n = self.socket.recv(&mut buf).ok()?;
-        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+        loop {
+            match self.socket.recv(&mut buf) {
+                Ok(n) => return Some(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None
+                }
+                Err(e) => panic!("recv on the notify socket: {e}"),
+            }
+        }
     }
 }
 
