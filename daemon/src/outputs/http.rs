@@ -232,6 +232,11 @@ impl Channel for HttpChannel {
     fn counts_delivery(&self) -> bool {
         false
     }
+
+    /// `emit` never waits and `close` waits at most its shutdown grace.
+    fn self_bounded(&self) -> bool {
+        true
+    }
 }
 
 struct Sender {

@@ -61,6 +61,11 @@ pub trait Channel: Send {
     fn counts_delivery(&self) -> bool {
         true
     }
+    /// Whether every call returns within a limit the channel enforces itself (http hands alerts
+    /// to its own task and waits at most its shutdown grace), so the watchdog need not time it.
+    fn self_bounded(&self) -> bool {
+        false
+    }
 }
 
 /// Why the outputs could not start.
@@ -435,7 +440,8 @@ impl Worker {
         for i in 0..self.channels.len() {
             let (kind, ch) = &mut self.channels[i];
             let kind = *kind;
-            let result = timed(&self.stats, kind, || ch.emit(alert, &line));
+            let stats = (!ch.self_bounded()).then_some(&*self.stats);
+            let result = timed(stats, kind, || ch.emit(alert, &line));
             let counts = ch.counts_delivery();
             match result {
                 Ok(()) if counts => self.stats.add(&self.stats.delivered, kind),
@@ -452,7 +458,8 @@ impl Worker {
     fn for_each(&mut self, what: &str, op: fn(&mut dyn Channel) -> io::Result<()>) {
         for i in 0..self.channels.len() {
             let (kind, ch) = &mut self.channels[i];
-            if let Err(e) = timed(&self.stats, *kind, || op(ch.as_mut())) {
+            let stats = (!ch.self_bounded()).then_some(&*self.stats);
+            if let Err(e) = timed(stats, *kind, || op(ch.as_mut())) {
                 let counts_own = !self.channels[i].1.counts_delivery();
                 self.report(i, what, &e, !counts_own);
             }
@@ -462,7 +469,11 @@ impl Worker {
 
 /// Runs one channel call with the worker marked busy in `kind`, so the watchdog and `/healthz`
 /// see a call that does not return (a flush into a full pipe blocks as surely as a write).
-fn timed<R>(stats: &OutputStats, kind: ChannelKind, call: impl FnOnce() -> R) -> R {
+/// `stats` is None for a [`Channel::self_bounded`] channel.
+fn timed<R>(stats: Option<&OutputStats>, kind: ChannelKind, call: impl FnOnce() -> R) -> R {
+    let Some(stats) = stats else {
+        return call();
+    };
     stats.busy_channel.store(kind as usize, Ordering::Relaxed);
     stats.busy_since_ms.store(monotonic_ms(), Ordering::Release);
     let result = call();
