@@ -28,6 +28,9 @@ cargo test --workspace --release
 step "conformance (upstream Falco offline suite)"
 python3 scripts/conformance.py --falco target/release/falco --shared "$SHARED"
 
+step "sysdig oracle (every field of every event of every capture vs sysdig -r -p)"
+python3 scripts/sysdig-oracle.py --falco target/release/falco --shared "$SHARED"
+
 if [ "${SKIP_VM:-0}" != 1 ]; then
   step "VM tests: the kernel module on Debian 6.1 and 5.10 in qemu (SKIP_VM=1 skips)"
   VM_TIMEOUT=${VM_TIMEOUT:-1200} tests/vm/run.sh

@@ -977,6 +977,8 @@ impl<'s, 'e> EventFields<'s, 'e> {
             EvtIsAsync => out.push_bool(false),
             Unavailable => {}
             ContainerInfo => {}
+            // Known from the event even when the state has no thread for it.
+            ThreadTid => out.push_int(ev.tid()),
             _ => {
                 if let Some(t) = thread {
                     self.thread_field(field, arg, t, out);
@@ -1019,15 +1021,11 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 out.push_uint(n as u64);
             }
             ProcNchilds => {}
-            ProcPpid => {
-                if let Some(p) = self.parent_of(main) {
-                    out.push_int(p.pid)
-                } else if main.ptid >= 0 {
-                    out.push_int(main.ptid)
-                }
-            }
+            // libsinsp reports the main thread's recorded parent tid, -1 when unknown.
+            ProcPpid => out.push_int(main.ptid),
+            // Unlike proc.ppid, libsinsp takes these from the thread's own parent.
             ProcPname | ProcPcmdline | ProcPexe | ProcPexepath | ProcPvpid | ProcPpidDuration => {
-                let Some(p) = self.parent_of(main) else {
+                let Some(p) = self.parent_of(t) else {
                     return;
                 };
                 match field {
@@ -1410,7 +1408,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
             FdNum => {
                 if let Some(fd) = self.state.current_fd() {
                     out.push_int(fd)
-                } else if self.is_open_enter() {
+                } else if self.null_fd_typechar().is_some() {
                     out.push_int(-1)
                 }
                 return;
@@ -1580,12 +1578,26 @@ impl<'s, 'e> EventFields<'s, 'e> {
         }
     }
 
-    fn is_open_enter(&self) -> bool {
-        self.ev.is_enter()
-            && matches!(
-                table::name_of(self.ev.event_type()),
-                "open" | "openat" | "openat2" | "creat" | "open_by_handle_at"
-            )
+    /// For an event that creates an fd but has none (the enter, or a failed exit), the type
+    /// char libsinsp derives from the system call; `fd.num` is then -1.
+    fn null_fd_typechar(&self) -> Option<u8> {
+        if self.state.current_fd().is_some() {
+            return None;
+        }
+        if !self.ev.is_enter() && self.rawres().map_or(true, |r| r >= 0) {
+            return None;
+        }
+        Some(match table::name_of(self.ev.event_type()) {
+            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => b'f',
+            "socket" | "accept" | "accept4" => b'4',
+            "pipe" | "pipe2" => b'p',
+            "eventfd" | "eventfd2" => b'e',
+            "signalfd" | "signalfd4" => b's',
+            "inotify_init" | "inotify_init1" => b'i',
+            "timerfd_create" => b't',
+            "epoll_create" | "epoll_create1" => b'l',
+            _ => return None,
+        })
     }
 
     /// What libsinsp reports for an fd the event uses but the table does not know: type
@@ -1593,8 +1605,28 @@ impl<'s, 'e> EventFields<'s, 'e> {
     fn unknown_fd_field(&mut self, field: Field, out: &mut Values) {
         use Field::*;
         if self.state.current_fd().is_none() {
-            if field == FdTypechar && self.is_open_enter() {
-                out.push_str(b"f");
+            if let Some(path) = self.state.failed_open_path() {
+                // libsinsp names the file a failed open asked for.
+                let dir_len = path.iter().rposition(|&c| c == b'/').unwrap_or(0);
+                match field {
+                    FdName | FdNameraw => out.push_str(path),
+                    FdDirectory => out.push_str(if dir_len == 0 { b"/" } else { &path[..dir_len] }),
+                    FdContainername => {
+                        self.buf.clear();
+                        if let Some(t) = self.thread() {
+                            self.buf.extend_from_slice(&t.container_id);
+                        }
+                        self.buf.push(b':');
+                        self.buf.extend_from_slice(path);
+                        out.push_str(&self.buf);
+                    }
+                    _ => {}
+                }
+            }
+            if field == FdTypechar {
+                if let Some(c) = self.null_fd_typechar() {
+                    out.push_str(&[c]);
+                }
             }
             return;
         }

@@ -222,6 +222,9 @@ pub struct State {
     cur_fd: Option<i64>,
     cur_name_changed: bool,
     cur_state_only: bool,
+    /// Resolved path of the current event when it is an open that failed (no fd to name).
+    cur_failed_open: bool,
+    failed_open_path: Vec<u8>,
     scratch: Vec<u8>,
 }
 
@@ -251,6 +254,8 @@ impl State {
             cur_fd: None,
             cur_name_changed: false,
             cur_state_only: false,
+            cur_failed_open: false,
+            failed_open_path: Vec::new(),
             scratch: Vec::new(),
         }
     }
@@ -467,6 +472,11 @@ impl State {
         self.cur_fd
     }
 
+    /// The path a failed open of the current event named (resolved against cwd/dirfd).
+    pub fn failed_open_path(&self) -> Option<&[u8]> {
+        self.cur_failed_open.then_some(&self.failed_open_path[..])
+    }
+
     /// Whether the current event changed its fd's name (connect, accept...).
     pub fn current_fd_name_changed(&self) -> bool {
         self.cur_name_changed
@@ -507,11 +517,18 @@ impl State {
         self.cur_ts = ev.ts();
         self.cur_tid = ev.tid();
         self.cur_fd = None;
+        self.cur_failed_open = false;
         self.cur_name_changed = false;
         let etype = ev.event_type();
         let Some(info) = ev.info() else { return };
         let kind = kinds().get(etype as usize).copied().unwrap_or(Kind::None);
-        if ev.tid() >= 0 && !self.threads.contains_key(&ev.tid()) && !is_meta_event(etype) {
+        // libsinsp makes no thread for the idle task (tid 0) nor for an unknown task seen
+        // only being switched out by the scheduler.
+        if ev.tid() > 0
+            && !matches!(etype, 146 | 152)
+            && !self.threads.contains_key(&ev.tid())
+            && !is_meta_event(etype)
+        {
             self.add_stub_thread(ev.tid());
         }
         if ev.is_enter() {
@@ -589,7 +606,10 @@ impl State {
         }
         if info.has_flag(ef::CREATES_FD) && kind != Kind::Clone {
             if let Some(fd) = ev.param_i64(0).filter(|f| *f >= 0) {
-                if !matches!(kind, Kind::Pipe) {
+                if matches!(kind, Kind::Pipe) {
+                    // libsinsp names a pipe event by its read end.
+                    self.cur_fd = args.own("fd1").and_then(decode::int);
+                } else {
                     self.cur_fd = Some(fd);
                 }
             }
@@ -960,10 +980,15 @@ impl State {
     fn on_open(&mut self, a: &Args<'_>) {
         let ev = &a.ev;
         let tid = ev.tid();
+        let name = a.str("name").or_else(|| a.str("path")).unwrap_or_default();
         let Some(fd) = ev.param_i64(0).filter(|f| *f >= 0) else {
+            let mut path = std::mem::take(&mut self.failed_open_path);
+            path.clear();
+            self.resolve_path(tid, a.i64("dirfd"), name, &mut path);
+            self.failed_open_path = path;
+            self.cur_failed_open = true;
             return;
         };
-        let name = a.str("name").or_else(|| a.str("path")).unwrap_or_default();
         let is_creat = table::name_of(ev.event_type()) == "creat";
         let flags = if is_creat {
             open_flags::O_CREAT | open_flags::O_WRONLY | 0x100

@@ -74,15 +74,24 @@ pub fn parse_format(fmt: &str) -> anyhow::Result<Vec<Token>> {
     Ok(out)
 }
 
-/// Event types sysdig does not print (internal bookkeeping events).
+/// Event types sysdig does not print: its internal category (scapevent, container JSON, procinfo,
+/// user/group added/deleted), shown only with `sysdig -D`.
 pub fn is_hidden(etype: u16) -> bool {
-    matches!(etype, 196 | 234 | 354 | 356 | 358 | 360)
+    matches!(etype, 196 | 234 | 272 | 324 | 354 | 356 | 358 | 360)
 }
 
 /// Prints every event of `path` with `format` to `out`.
 pub fn print_events(path: &Path, format: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let tokens = parse_format(format)?;
-    let mut reader = Reader::open(path)?;
+    print_reader(Reader::open(path)?, &tokens, out)
+}
+
+/// Prints every event `reader` yields with the parsed format `tokens` to `out`.
+pub fn print_reader(
+    mut reader: Reader,
+    tokens: &[Token],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut state = State::from_reader(&reader);
     let mut values = Values::new();
     let mut line = Vec::with_capacity(4096);
@@ -104,7 +113,7 @@ pub fn print_events(path: &Path, format: &str, out: &mut dyn Write) -> anyhow::R
             .with_text_times()
             .with_first_ts(first);
         line.clear();
-        for t in &tokens {
+        for t in tokens {
             match t {
                 Token::Text(s) => line.extend_from_slice(s.as_bytes()),
                 Token::Field(f, a) => {
