@@ -33,6 +33,8 @@ pub struct Pipeline {
     health: Option<Arc<Health>>,
     first_ts: Option<u64>,
     last_ts: u64,
+    /// Extraction scratch space, reused by every event.
+    scratch: Vec<u8>,
     events: u64,
     alerts: u64,
 }
@@ -59,6 +61,7 @@ impl Pipeline {
             health,
             first_ts: None,
             last_ts: 0,
+            scratch: Vec::new(),
             events: 0,
             alerts: 0,
         };
@@ -129,7 +132,8 @@ impl Pipeline {
         let first = *self.first_ts.get_or_insert(ev.ts());
         self.state.set_state_only(state_only);
         self.state.process(ev);
-        if state_only {
+        // Most events are of a type no rule asks for: no extraction at all.
+        if state_only || self.engine.rules_for_type(ev.event_type()) == 0 {
             return;
         }
         let Pipeline {
@@ -141,9 +145,14 @@ impl Pipeline {
             rule_slot,
             rule_counters,
             alerts,
+            scratch,
             ..
         } = self;
-        let mut x = state.extractor(ev).with_cpu(cpu).with_first_ts(first);
+        let mut x = state
+            .extractor(ev)
+            .with_cpu(cpu)
+            .with_first_ts(first)
+            .with_buf(std::mem::take(scratch));
         let ts = ev.ts();
         engine.process(&mut x, &mut |i, rule, x| {
             let alert = formatter.format(ts, rule.alert_info(), x);
@@ -154,6 +163,7 @@ impl Pipeline {
             *alerts += 1;
             outputs.send(alert);
         });
+        *scratch = x.into_buf();
     }
 
     /// Publishes the state table counters to the webserver.

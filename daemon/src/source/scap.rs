@@ -52,6 +52,9 @@ const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// Largest block the reader accepts (metadata blocks of very large hosts fit; a corrupt
 /// length beyond this is an error rather than an allocation).
 const MAX_BLOCK_LEN: u32 = 512 << 20;
+/// Largest block body read into a buffer sized up front (event blocks are far smaller);
+/// longer bodies grow only as their bytes arrive.
+const BODY_PREALLOC_MAX: usize = 1 << 20;
 /// Largest non-large event block body (libscap's READER_BUF_SIZE).
 const MAX_EVENT_BLOCK_BODY: u32 = 65536;
 /// EVF flag: the event only updates state and must not reach rules or outputs.
@@ -519,6 +522,31 @@ impl Reader {
     }
 
     /// Reads the next block into `self.block` (body without header and trailer).
+    /// Reads up to `len` bytes of block body into `self.block`; returns how many arrived.
+    fn read_body(&mut self, len: usize) -> std::io::Result<usize> {
+        self.block.clear();
+        if len > BODY_PREALLOC_MAX {
+            // Grow only as bytes actually arrive: a corrupt length cannot force a big
+            // allocation.
+            return (&mut self.input)
+                .take(len as u64)
+                .read_to_end(&mut self.block);
+        }
+        // Common case (event blocks): one bounded buffer, reused across blocks.
+        self.block.resize(len, 0);
+        let mut got = 0;
+        while got < len {
+            match self.input.read(&mut self.block[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.block.truncate(got);
+        Ok(got)
+    }
+
     fn read_block(&mut self) -> Result<BlockRead, ScapError> {
         let start = self.offset;
         let mut hdr = [0u8; 8];
@@ -551,17 +579,12 @@ impl Reader {
             ));
         }
         let body_len = total as usize - 12;
-        self.block.clear();
-        // Grow only as bytes actually arrive: a corrupt length cannot force a big allocation.
-        let got = (&mut self.input)
-            .take(body_len as u64)
-            .read_to_end(&mut self.block)
-            .map_err(|e| {
-                self.err(
-                    self.offset,
-                    &format!("read error (corrupt compressed data?): {e}"),
-                )
-            })?;
+        let got = self.read_body(body_len).map_err(|e| {
+            self.err(
+                self.offset,
+                &format!("read error (corrupt compressed data?): {e}"),
+            )
+        })?;
         if got < body_len {
             return Err(self.err(
                 self.offset + got as u64,

@@ -527,6 +527,19 @@ fn local_remote(f: &Fd) -> (Option<IpAddr>, u16, Option<IpAddr>, u16) {
 }
 
 impl<'s, 'e> EventFields<'s, 'e> {
+    /// Uses `buf` as scratch space (hand it back with [`EventFields::into_buf`] so the
+    /// next event reuses its capacity instead of allocating).
+    pub fn with_buf(mut self, mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        self.buf = buf;
+        self
+    }
+
+    /// The scratch buffer, for the next event's [`EventFields::with_buf`].
+    pub fn into_buf(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// Uses `ids[id]` to map the engine's registry ids to fields.
     pub fn with_ids(mut self, ids: &'s [Option<Field>]) -> Self {
         self.ids = ids;

@@ -18,6 +18,8 @@ pub mod thread;
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::event::decode::{self, SockAddr, SockTuple};
 use crate::event::render::{self, RenderContext};
 use crate::event::table::{self, clone_flags, flags as ef, open_flags};
@@ -201,11 +203,11 @@ fn with_trailing_slash(mut v: Vec<u8>) -> Vec<u8> {
 
 /// The system state.
 pub struct State {
-    pub threads: HashMap<i64, Thread>,
+    pub threads: FxHashMap<i64, Thread>,
     /// fd tables by process id.
-    pub fdtables: HashMap<i64, FdTable>,
-    pub users: HashMap<u32, User>,
-    pub groups: HashMap<u32, Vec<u8>>,
+    pub fdtables: FxHashMap<i64, FdTable>,
+    pub users: FxHashMap<u32, User>,
+    pub groups: FxHashMap<u32, Vec<u8>>,
     pub containers: HashMap<Vec<u8>, Container>,
     pub hostname: String,
     pub limits: Limits,
@@ -237,10 +239,10 @@ impl Default for State {
 impl State {
     pub fn new(limits: Limits) -> State {
         State {
-            threads: HashMap::new(),
-            fdtables: HashMap::new(),
-            users: HashMap::new(),
-            groups: HashMap::new(),
+            threads: FxHashMap::default(),
+            fdtables: FxHashMap::default(),
+            users: FxHashMap::default(),
+            groups: FxHashMap::default(),
             containers: HashMap::new(),
             hostname: String::new(),
             limits,

@@ -1,6 +1,6 @@
 //! Thread and file-descriptor records of the state tables.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 /// Kind of an open file descriptor (libsinsp's `scap_fd_type`).
@@ -151,7 +151,7 @@ pub struct Fd {
 /// The fd table of one process (shared by its threads).
 #[derive(Clone, Debug, Default)]
 pub struct FdTable {
-    pub fds: HashMap<i64, Fd>,
+    pub fds: FxHashMap<i64, Fd>,
     /// Threads referring to this table.
     pub refs: u32,
 }
