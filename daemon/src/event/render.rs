@@ -419,7 +419,8 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
             let v = decode::int(raw).unwrap_or(0);
             if v < 0 {
                 let _ = write!(out, "{v}");
-                if let Some(n) = errno_name(-v) {
+                // checked: i64::MIN has no positive counterpart (fuzz input).
+                if let Some(n) = v.checked_neg().and_then(errno_name) {
                     let _ = write!(out, "({n})");
                 }
             } else {

@@ -498,7 +498,7 @@ impl State {
 }
 
 fn errno_of(v: i64) -> Option<&'static str> {
-    render::errno_name(-v)
+    render::errno_name(v.checked_neg()?)
 }
 
 fn push_joined(items: &[u8], out: &mut Vec<u8>) {
