@@ -8,7 +8,7 @@ PKGS=(
   python3 python3-yaml
   sysdig
   qemu-system-x86 qemu-utils busybox-static cpio zstd kmod dwarves dash coreutils
-  rsyslog logrotate curl prometheus openssl time
+  rsyslog logrotate curl prometheus openssl time strace
   dpkg-dev rpm lintian rpmlint mmdebstrap e2fsprogs man-db groff-base debian-archive-keyring
 )
 

@@ -343,26 +343,6 @@ fn metrics_have(base: &str, needle: &str) -> bool {
     })
 }
 
-/// A capture of `events` events built from an upstream sample (scripts/benches/make-capture.py).
-fn big_capture(dir: &Path, events: usize) -> PathBuf {
-    let out = dir.join("big.scap");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/benches/make-capture.py");
-    let shared = std::env::var_os("SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let src = shared.join("compat/scap/falco/psp/run_as_user_0_container.scap");
-    let st = Command::new("python3")
-        .arg(script)
-        .arg(src)
-        .arg(&out)
-        .arg(events.to_string())
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    out
-}
-
 fn events_detected(stdout: &str) -> u64 {
     stdout
         .lines()
@@ -425,7 +405,7 @@ fn replay_args(dir: &Path, capture: &Path) -> (PathBuf, Vec<String>) {
 #[test]
 fn a_thousand_sigusr1_during_rotation_lose_and_duplicate_nothing() {
     let dir = common::temp_dir("daemon-usr1");
-    let capture = big_capture(&dir, 400_000);
+    let capture = common::big_capture(&dir, 400_000);
     let out_dir = dir.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let (_cfg, args) = replay_args(&out_dir, &capture);
@@ -468,7 +448,7 @@ fn a_thousand_sigusr1_during_rotation_lose_and_duplicate_nothing() {
 #[test]
 fn sigterm_drains_the_queue_before_exiting() {
     let dir = common::temp_dir("daemon-term");
-    let capture = big_capture(&dir, 400_000);
+    let capture = common::big_capture(&dir, 400_000);
     let out_dir = dir.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let (_cfg, args) = replay_args(&out_dir, &capture);
@@ -648,7 +628,7 @@ fn pidfile_lives_as_long_as_the_daemon_and_sigint_or_duration_end_it() {
 #[test]
 fn a_program_that_stops_reading_costs_counted_drops_not_a_hang() {
     let dir = common::temp_dir("daemon-wedge");
-    let capture = big_capture(&dir, 100_000);
+    let capture = common::big_capture(&dir, 100_000);
     let rules = dir.join("rules.yaml");
     std::fs::write(&rules, RULES).unwrap();
     let child_pid = dir.join("program.pid");
@@ -677,14 +657,12 @@ fn a_program_that_stops_reading_costs_counted_drops_not_a_hang() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut d = Daemon::start(&dir, &args);
     let status = d.wait_exit(60);
-    if let Some(pid) = std::fs::read_to_string(&child_pid)
-        .ok()
-        .and_then(|s| s.trim().parse::<i32>().ok())
-    {
-        // SAFETY: kill(2) on the pid the program wrote; it is our grandchild's `sleep`.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    }
     assert_eq!(status.code(), Some(0), "{}", d.stderr());
+    let pid = read_pid(&child_pid).expect("the program wrote its pid");
+    assert!(
+        common::wait_for(5, || !process_alive(pid)),
+        "the program {pid} outlived the daemon"
+    );
     let stderr = d.stderr();
     for needle in [
         "Outputs queue out of memory. Drop event and continue on ...",
@@ -695,4 +673,92 @@ fn a_program_that_stops_reading_costs_counted_drops_not_a_hang() {
         assert!(stderr.contains(needle), "no {needle:?} in\n{stderr}");
     }
     assert!(events_detected(&d.stdout()) > 1000);
+}
+
+/// Whether `pid` is still a live process (a zombie waiting for its reaper counts as gone).
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[test]
+fn a_program_that_stops_reading_turns_healthz_503_and_is_killed_at_exit() {
+    let dir = common::temp_dir("daemon-wedged-health");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, RULES).unwrap();
+    // The reader shrinks its pipe to one page, so a few alerts fill it, and never reads. `sh -c`
+    // runs it in the background on its own stdin (fd 3: a background job's fd 0 is /dev/null)
+    // and waits: killing only the shell would leave it running.
+    let reader = dir.join("reader.py");
+    std::fs::write(
+        &reader,
+        "import fcntl, time\nfcntl.fcntl(0, 1031, 4096)  # F_SETPIPE_SZ\ntime.sleep(1000)\n",
+    )
+    .unwrap();
+    let (sh_pid, reader_pid) = (dir.join("sh.pid"), dir.join("reader.pid"));
+    let cfg = dir.join("falco.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
+             output_timeout: 300\nprogram_output:\n  enabled: true\n  keep_alive: true\n  \
+             program: echo $$ > {}; exec 3<&0; python3 {} <&3 & echo $! > {}; wait\n",
+            sh_pid.display(),
+            reader.display(),
+            reader_pid.display()
+        ),
+    )
+    .unwrap();
+    let (c, r) = (cfg.display().to_string(), rules.display().to_string());
+    let mut d = Daemon::start(&dir, &live_args(&c, &r));
+    let healthz = format!("http://127.0.0.1:{}/healthz", d.web_port());
+    assert!(
+        common::wait_for(10, || curl("GET", &healthz).0 == 200),
+        "never healthy: {:?}",
+        curl("GET", &healthz)
+    );
+
+    // Every refused reload raises an internal alert for the program; soon its pipe is full.
+    std::fs::write(&rules, "- rule: Broken\n  condition: evt.type in (\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (code, body) = loop {
+        d.signal(libc::SIGHUP);
+        std::thread::sleep(Duration::from_millis(50));
+        let reply = curl("GET", &healthz);
+        if reply.0 != 200 || Instant::now() > deadline {
+            break reply;
+        }
+    };
+    assert_eq!(code, 503, "{body}\nstderr:\n{}", d.stderr());
+    let reason: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reason["status"], "error");
+    let reason = reason["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("\"program\" output blocked for ") && reason.contains("300 ms"),
+        "{reason}"
+    );
+    d.wait_stderr(
+        "\"program\" output timeout, all output channels are blocked",
+        10,
+    );
+
+    // The shutdown gives up on the program after output_timeout + 2 s and kills its group.
+    let (shell, child) = (read_pid(&sh_pid).unwrap(), read_pid(&reader_pid).unwrap());
+    assert!(process_alive(shell) && process_alive(child));
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(20).code(), Some(0), "{}", d.stderr());
+    d.wait_stderr("killed the program output's process group", 1);
+    assert!(
+        common::wait_for(5, || !process_alive(shell) && !process_alive(child)),
+        "the program ({shell}) or its child ({child}) outlived the daemon"
+    );
 }

@@ -44,6 +44,11 @@ impl Fixture {
     }
 
     /// The next datagram; None on the read timeout. Other errors fail the test with their cause.
+    ///
+    /// EINTR is retried: a recv(2) with a receive timeout (SO_RCVTIMEO) is not restarted by the
+    /// kernel after a stop and continue of the process (SIGSTOP/SIGCONT, a cgroup freeze, a
+    /// ptrace attach), with or without a signal handler, so it fails with EINTR at once. That is
+    /// how this test once failed in a full run after 0.47 s: reading the error as "no READY".
     fn receive(&self) -> Option<String> {
         let mut buf = [0u8; 4096];
         loop {
@@ -110,5 +115,35 @@ fn daemon_that_cannot_start_never_notifies_ready() {
         fixture.receive(),
         None,
         "READY sent by a daemon that failed"
+    );
+}
+
+#[test]
+fn a_stop_and_continue_of_the_test_process_does_not_lose_the_notification() {
+    let fixture = Fixture::new("stopped");
+    // The whole test process is stopped and continued while it waits in recv.
+    let pid = std::process::id();
+    let mut stopper = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep 0.3; kill -STOP {pid}; sleep 0.2; kill -CONT {pid}"
+        ))
+        .spawn()
+        .unwrap();
+    let address = fixture.dir.join("notify");
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        falco::notify::Notifier::to_socket(address.to_str().unwrap())
+            .ready("late")
+            .unwrap();
+    });
+    let message = fixture.receive();
+    assert!(stopper.wait().unwrap().success());
+    sender.join().unwrap();
+    assert!(
+        message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("READY=1\n")),
+        "{message:?}"
     );
 }

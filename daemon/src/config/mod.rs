@@ -218,8 +218,7 @@ pub struct Config {
     pub json_include_output_property: bool,
     pub json_include_message_property: bool,
     pub json_include_tags_property: bool,
-    /// The `buffered_outputs` key as written. Falco 0.39 ignores it (outputs are buffered unless
-    /// `-U`); see [`Config::outputs_buffered`].
+    /// The `buffered_outputs` key; see [`Config::outputs_buffered`].
     pub buffered_outputs: bool,
     pub rule_matching: RuleMatching,
     /// `outputs_queue.capacity`; 0 = unbounded.
@@ -553,10 +552,12 @@ impl Config {
         })
     }
 
-    /// Whether outputs buffer their writes. Falco 0.39 decides this from `-U` alone (it overwrites
-    /// `buffered_outputs` after reading the file; falcosecurity/falco#3477), and so do we.
+    /// Whether outputs buffer their writes: `buffered_outputs: true` and no `-U`. This is what
+    /// Falco documents; the 0.39 binary overwrites the key with `!-U` after reading the file, so
+    /// it buffers even with `buffered_outputs: false` (falcosecurity/falco#3477, an open bug:
+    /// alerts on stdout arrive late) — we keep the documented meaning instead.
     pub fn outputs_buffered(&self, unbuffered_flag: bool) -> bool {
-        !unbuffered_flag
+        self.buffered_outputs && !unbuffered_flag
     }
 
     /// The rules files to load: `-r` entries replace the configured list. No file at all is

@@ -287,3 +287,15 @@ fn interval_syntax() {
     assert_eq!(parse_interval("1x"), None);
     assert_eq!(parse_interval("s"), None);
 }
+
+#[test]
+fn buffered_outputs_key_decides_buffering_and_dash_u_overrides_it() {
+    let unset = Config::from_yaml_str("", &[]).unwrap();
+    let on = Config::from_yaml_str("buffered_outputs: true\n", &[]).unwrap();
+    let off = Config::from_yaml_str("buffered_outputs: false\n", &[]).unwrap();
+    assert!(!unset.outputs_buffered(false), "Falco's default is false");
+    assert!(on.outputs_buffered(false));
+    assert!(!on.outputs_buffered(true), "-U wins over the key");
+    assert!(!off.outputs_buffered(false));
+    assert!(!off.outputs_buffered(true));
+}

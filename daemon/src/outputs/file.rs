@@ -1,6 +1,6 @@
 //! The file channel. `keep_alive: false` opens, appends and closes the file for every alert
-//! (so an external rotation is always honoured); `keep_alive: true` keeps it open, buffered
-//! unless `-U`, and reopens it on [`Channel::reopen`] (SIGUSR1, what logrotate's postrotate
+//! (so an external rotation is always honoured); `keep_alive: true` keeps it open (buffered when
+//! outputs are), and reopens it on [`Channel::reopen`] (SIGUSR1, what logrotate's postrotate
 //! sends).
 //!
 //! Write failures (disk full, I/O error) never lose an alert silently: kept-open lines that cannot

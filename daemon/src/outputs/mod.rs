@@ -9,12 +9,15 @@
 //! watchdog logs Falco's CRIT "`"<output>" output timeout, all output channels are blocked`" when
 //! one channel call exceeds `output_timeout`, and [`OutputStats::wedged`] feeds `/healthz`.
 //!
-//! Buffered channels (all of them unless `-U`, as in Falco 0.39) are flushed whenever the queue
-//! runs empty, at reopen and at shutdown. [`Outputs::reopen`] (SIGUSR1) reopens the file and
+//! With `buffered_outputs: true` (and no `-U`) channels write in large chunks: a buffer is pushed
+//! out when it fills, [`FLUSH_DELAY`] after the first alert it holds (so bursts cost a few
+//! writes, not one per alert, and no alert waits longer), at reopen, reconfigure and shutdown.
+//! Unbuffered, every alert is its own write. [`Outputs::reopen`] (SIGUSR1) reopens the file and
 //! restarts the program; [`Outputs::reconfigure`] (a reload) switches to another set of channels
 //! behind the same queue; [`Outputs::shutdown`] drains the queue, flushes and closes everything
 //! — unless one channel call has been stuck for `output_timeout` plus two seconds, in which case
-//! the shutdown logs it, counts what is still queued as dropped, and leaves the worker behind.
+//! the shutdown logs it, counts what is still queued as dropped, kills a stuck program output's
+//! process group, and leaves the worker behind.
 //!
 //! Text lines are passed through [`sanitize_line`] so control characters in event data cannot
 //! forge alert lines; JSON lines stay valid JSON.
@@ -32,7 +35,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use alert::{hostname, now_ns, sanitize_line, Alert, INTERNAL_SOURCE};
 pub use stats::{ChannelKind, OutputStats};
@@ -120,6 +123,11 @@ enum QueueSender {
 
 /// How much longer than `output_timeout` a stuck channel call may hold up the shutdown.
 const SHUTDOWN_GRACE_MS: u64 = 2000;
+/// The longest a buffered alert waits for its flush: bursts share one write, and a quiet system
+/// still shows each alert at once to a human eye.
+pub const FLUSH_DELAY: Duration = Duration::from_millis(20);
+/// How often an idle worker looks at the reopen, reconfigure and stop requests.
+const IDLE_POLL: Duration = Duration::from_millis(50);
 
 /// The channels the worker writes to, in order.
 pub type Channels = Vec<(ChannelKind, Box<dyn Channel>)>;
@@ -396,6 +404,14 @@ impl Outputs {
                      queued alerts",
                     kind.name()
                 ));
+                // No program may start behind our back now; a program that stopped reading is
+                // killed with its children, or it would outlive the daemon (a healthy one just
+                // sees the end of its input when we exit).
+                if let Some(group) = stats.program.abandon(kind == ChannelKind::Program) {
+                    crate::logger::critical(&format!(
+                        "killed the program output's process group {group}"
+                    ));
+                }
                 // The worker stays blocked in the kernel; the process exit ends it, and the
                 // watchdog (which lives as long as the worker) with it.
                 return;
@@ -489,7 +505,8 @@ fn worker_loop(rx: mpsc::Receiver<Alert>, channels: Channels, shared: Arc<Shared
         stats: stats.clone(),
         json: shared.json.load(Ordering::Relaxed),
     };
-    let mut dirty = false;
+    // When the oldest alert written since the last flush must be pushed out.
+    let mut flush_due: Option<Instant> = None;
     loop {
         if shared.reconfigure.swap(false, Ordering::AcqRel) {
             let next = shared.next_channels.lock().ok().and_then(|mut n| n.take());
@@ -499,26 +516,30 @@ fn worker_loop(rx: mpsc::Receiver<Alert>, channels: Channels, shared: Arc<Shared
                 w.channels = next;
                 w.json = shared.json.load(Ordering::Relaxed);
                 stats.reconfigures.fetch_add(1, Ordering::Relaxed);
-                dirty = false;
+                flush_due = None;
             }
         }
         if shared.reopen.swap(false, Ordering::AcqRel) {
             stats.reopens.fetch_add(1, Ordering::Relaxed);
             w.for_each("reopen failed", |c| c.reopen());
-            dirty = false;
+            flush_due = None;
         }
-        let next = match rx.recv_timeout(Duration::from_millis(50)) {
+        let wait = match flush_due {
+            Some(due) => due.saturating_duration_since(Instant::now()),
+            None => IDLE_POLL,
+        };
+        let next = match rx.recv_timeout(wait.min(IDLE_POLL)) {
             Ok(a) => Some(a),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
         if let Some(alert) = &next {
             w.deliver(alert);
-            dirty = true;
+            flush_due.get_or_insert_with(|| Instant::now() + FLUSH_DELAY);
         }
-        if dirty && stats.queue_depth() == 0 {
+        if flush_due.is_some_and(|due| Instant::now() >= due) {
             w.for_each("flush failed", |c| c.flush());
-            dirty = false;
+            flush_due = None;
         }
         if next.is_none() && shared.stop.load(Ordering::Acquire) {
             break;

@@ -1,19 +1,25 @@
 //! The program channel: `sh -c <program>` with the alert on its stdin.
 //!
 //! `keep_alive: false` runs one process per alert and waits for it (Falco's popen/pclose);
-//! `keep_alive: true` keeps one process and feeds it line by line (batched unless `-U`). A kept
-//! process that has exited (or whose stdin is closed) is detected before each write and on a
-//! broken pipe, logged, reaped and respawned, and the lines it did not take are written to the new
-//! one — from the start of a line, so the new process never sees half an alert. [`Channel::reopen`]
-//! (SIGUSR1) closes the process's stdin, waits briefly for it, and the next alert starts a new one.
+//! `keep_alive: true` keeps one process and feeds it line by line (batched when outputs are
+//! buffered). A kept process that has exited (or whose stdin is closed) is detected before each
+//! write and on a broken pipe, logged, reaped and respawned, and the lines it did not take are
+//! written to the new one — from the start of a line, so the new process never sees half an
+//! alert. [`Channel::reopen`] (SIGUSR1) closes the process's stdin, waits briefly for it, and the
+//! next alert starts a new one.
+//!
+//! Each program runs in a process group of its own, recorded in [`ProgramGroup`]: a program that
+//! must be killed (it ignores the end of its input, or the shutdown gives up on it) is killed with
+//! everything `sh -c` started, so nothing is left running after the daemon.
 //!
 //! The channel counts deliveries itself, when the bytes are in the program's pipe; lines that no
 //! process would take (the program keeps dying, or cannot start) are counted as failed and logged.
 
 use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::stats::{ChannelKind, LogLimiter, OutputStats};
@@ -26,6 +32,69 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 const BATCH: usize = 64 * 1024;
 /// Processes started for one batch before its lines are given up.
 const SPAWN_ATTEMPTS: u32 = 2;
+
+/// The process group of the running program (its `sh -c` is the leader), shared with
+/// [`super::Outputs`] so a shutdown that gives up on a blocked worker can still kill it.
+#[derive(Debug, Default)]
+pub struct ProgramGroup(Mutex<GroupState>);
+
+#[derive(Debug, Default)]
+struct GroupState {
+    /// The leader's pid; 0 when no program runs.
+    leader: i32,
+    /// Set by [`ProgramGroup::abandon`]: no program may start any more.
+    abandoned: bool,
+}
+
+impl ProgramGroup {
+    /// Runs `spawn` (which must make the child a group leader) and records the child, unless the
+    /// outputs were abandoned — then no process is started, so none can outlive the daemon.
+    fn start(&self, spawn: impl FnOnce() -> io::Result<Child>) -> io::Result<Child> {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if state.abandoned {
+            return Err(io::Error::other(
+                "program output: the outputs are shutting down",
+            ));
+        }
+        let child = spawn()?;
+        state.leader = i32::try_from(child.id()).unwrap_or(0);
+        Ok(child)
+    }
+
+    /// Forgets `child` once it has been reaped (its pid may be reused after that).
+    fn finished(&self, child: &Child) {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if i64::from(state.leader) == i64::from(child.id()) {
+            state.leader = 0;
+        }
+    }
+
+    /// The pid of the running program's `sh -c`, if one runs.
+    pub fn leader(&self) -> Option<i32> {
+        let state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (state.leader > 0).then_some(state.leader)
+    }
+
+    /// No program may start from now on; with `kill`, SIGKILLs the running one's whole group.
+    /// Returns the group killed. Only valid while the leader is unreaped, which holds here: the
+    /// worker that would reap it is the one being given up on.
+    pub fn abandon(&self, kill: bool) -> Option<i32> {
+        let mut state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        state.abandoned = true;
+        let leader = std::mem::take(&mut state.leader);
+        if !kill || leader <= 0 {
+            return None;
+        }
+        kill_group(leader);
+        Some(leader)
+    }
+}
+
+/// SIGKILL to the process group led by `leader`.
+fn kill_group(leader: i32) {
+    // SAFETY: kill(2) on a negative pid signals that process group; no memory is involved.
+    unsafe { libc::kill(-leader, libc::SIGKILL) };
+}
 
 pub struct ProgramChannel {
     program: String,
@@ -56,17 +125,20 @@ impl ProgramChannel {
     }
 
     fn spawn(&self) -> io::Result<(Child, ChildStdin)> {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(&self.program)
-            .stdin(Stdio::piped())
-            .spawn()
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot start program '{}': {e}", self.program),
-                )
-            })?;
+        let mut child = self.stats.program.start(|| {
+            Command::new("/bin/sh")
+                .arg("-c")
+                .arg(&self.program)
+                .stdin(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("cannot start program '{}': {e}", self.program),
+                    )
+                })
+        })?;
         self.stats.program_spawns.fetch_add(1, Ordering::Relaxed);
         let stdin = child
             .stdin
@@ -86,6 +158,7 @@ impl ProgramChannel {
         if let Some((mut child, stdin)) = self.child.take() {
             drop(stdin);
             reap(&mut child);
+            self.stats.program.finished(&child);
         }
     }
 
@@ -199,6 +272,7 @@ impl ProgramChannel {
         // Like pclose(): wait for the program, however long it takes (the output watchdog
         // reports a program that hangs).
         let status = child.wait();
+        self.stats.program.finished(&child);
         written?;
         status?;
         self.count(&self.stats.delivered, 1);
@@ -222,7 +296,10 @@ fn reap(child: &mut Child) {
         match child.try_wait() {
             Ok(Some(_)) | Err(_) => return,
             Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
+                // The whole group: what `sh -c` started may hold the pipe too.
+                if let Ok(leader) = i32::try_from(child.id()) {
+                    kill_group(leader);
+                }
                 let _ = child.wait();
                 return;
             }

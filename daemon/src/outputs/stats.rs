@@ -78,6 +78,8 @@ pub struct OutputStats {
     pub worker_alive: AtomicBool,
     /// Program output: children spawned (first start and restarts).
     pub program_spawns: AtomicU64,
+    /// Program output: the running program's process group.
+    pub program: super::program::ProgramGroup,
     /// Output reopen requests handled (SIGUSR1).
     pub reopens: AtomicU64,
     /// Channel sets switched by a reload ([`super::Outputs::reconfigure`]).

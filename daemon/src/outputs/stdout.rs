@@ -1,5 +1,6 @@
-//! The stdout channel: one line per alert; buffered unless `-U` (flushed whenever the queue
-//! runs empty and at shutdown, so a quiet system still shows alerts at once).
+//! The stdout channel: one line per alert, each its own write(2) unless outputs are buffered
+//! (`buffered_outputs: true` without `-U`; the worker then flushes within
+//! [`super::FLUSH_DELAY`]).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

@@ -85,7 +85,7 @@ fn file_output_every_mode_writes_each_alert_once_in_order() {
 }
 
 #[test]
-fn buffered_file_output_is_flushed_when_the_queue_runs_empty() {
+fn buffered_file_output_is_flushed_without_more_alerts_or_a_shutdown() {
     let dir = temp_dir("idleflush");
     let path = dir.join("events.txt");
     let out = Outputs::start(&file_settings(&path, true, true), None).unwrap();
@@ -250,7 +250,7 @@ fn a_channel_stuck_in_flush_is_wedged_and_does_not_hold_up_the_shutdown() {
     let out = Outputs::start_with_channels(&s, channels, stats.clone()).unwrap();
     let h = out.handle();
     h.send(alert(0));
-    // The queue ran empty, so the worker flushes, and stays there.
+    // The flush delay passes, so the worker flushes, and stays there.
     assert!(wait_until(|| stats.wedged(100).is_some()));
     assert_eq!(stats.wedged(100).unwrap().0, ChannelKind::Program);
     for i in 1..=7 {
@@ -537,4 +537,61 @@ fn reconfigure_switches_channels_behind_the_same_queue() {
     assert_eq!(tail.len(), 50);
     assert!(tail[0].ends_with(" n=100"));
     assert_eq!(OutputStats::get(&stats.delivered, ChannelKind::File), 150);
+}
+
+/// Whether `pid` is still a live process (a zombie waiting for its reaper counts as gone).
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn a_given_up_program_is_killed_with_everything_sh_started() {
+    let dir = temp_dir("proggroup");
+    // `sh -c` starts a child that holds the pipe (through fd 3: a background job's fd 0 is
+    // /dev/null) and never reads it, and waits for it: killing only the shell would leave the
+    // child running with the pipe still open.
+    for keep_alive in [true, false] {
+        let child_pid = dir.join(format!("child-{keep_alive}.pid"));
+        let program = format!(
+            "exec 3<&0; sleep 1000 <&3 & echo $! > {}; wait",
+            child_pid.display()
+        );
+        let s = OutputsSettings {
+            output_timeout: Duration::from_millis(100),
+            ..program_settings(program, keep_alive, false)
+        };
+        let out = Outputs::start(&s, None).unwrap();
+        let stats = out.stats();
+        // 64 KiB fill the pipe of a kept program; one alert blocks a program run per alert.
+        for i in 0..3000 {
+            out.handle().send(alert(i));
+        }
+        assert!(
+            wait_until(|| stats.wedged(100).is_some()),
+            "keep_alive={keep_alive}: the program never blocked the worker"
+        );
+        let leader = stats.program.leader().expect("a program runs");
+        let read_pid = || {
+            std::fs::read_to_string(&child_pid)
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        assert!(wait_until(|| read_pid().is_some()));
+        let pid: i32 = read_pid().unwrap();
+        assert!(process_alive(leader) && process_alive(pid));
+        out.shutdown();
+        assert!(
+            wait_until(|| !process_alive(pid) && !process_alive(leader)),
+            "keep_alive={keep_alive}: the program's child {pid} outlived the outputs"
+        );
+        assert!(stats.queue_drops.load(Ordering::Relaxed) > 0);
+    }
 }

@@ -1,10 +1,11 @@
-//! Helpers shared by the integration tests that need a private mount namespace (a tmpfs over
-//! /dev for a private syslog socket, a tiny tmpfs for disk-full) without touching the host.
+//! Helpers shared by the integration tests: a private mount namespace (a tmpfs over /dev for a
+//! private syslog socket, a tiny tmpfs for disk-full) without touching the host, temporary
+//! directories, polling, and large captures for replay.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 const INSIDE: &str = "FALCO_TEST_INSIDE_MOUNT_NS";
 
@@ -104,4 +105,24 @@ pub fn wait_for(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     cond()
+}
+
+/// A capture of `events` events built from an upstream sample (scripts/benches/make-capture.py).
+pub fn big_capture(dir: &Path, events: usize) -> PathBuf {
+    let out = dir.join("big.scap");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/benches/make-capture.py");
+    let shared = std::env::var_os("SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let src = shared.join("compat/scap/falco/psp/run_as_user_0_container.scap");
+    let st = Command::new("python3")
+        .arg(script)
+        .arg(src)
+        .arg(&out)
+        .arg(events.to_string())
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
 }
