@@ -70,9 +70,16 @@ pub struct Options {
     #[arg(short = 'i')]
     pub print_ignored_events: bool,
 
-    /// Show the name and description of every loaded rule and exit (JSON with json_output).
+    /// List the loaded rules and exit: one line per rule with its priority, whether it is
+    /// enabled (after -t/-T/-D and the `rules:` selection), its rules file and line, and its
+    /// tags. Rules below `-o priority=P` are not loaded, so not listed. With -N only names,
+    /// with -v Falco's name/description table, with json_output Falco's JSON document.
     #[arg(short = 'L')]
     pub list_rules: bool,
+
+    /// With -L, list only the rules carrying this tag (repeatable: any of the tags).
+    #[arg(long = "list-tag", value_name = "tag")]
+    pub list_tags: Vec<String>,
 
     /// Show the name and description of the rule `rule` and exit.
     #[arg(short = 'l', value_name = "rule")]
@@ -242,6 +249,7 @@ mod tests {
             "--list",
             "--list-events",
             "--list-plugins",
+            "--list-tag",
             "--markdown",
             "--option",
             "--plugin-info",

@@ -1,5 +1,6 @@
-//! The rule-related actions of the command line: `-V/--validate` (text or JSON), `-L` and
-//! `-l RULE` (rule descriptions), `--list [SOURCE]` (fields, with `--markdown` and `-N`).
+//! The rule-related actions of the command line: `-V/--validate` (text or JSON), `-L` (the
+//! compact rule table, with `--list-tag`, `-N`, `-v` and JSON variants), `-l RULE` (one rule's
+//! description), `--list [SOURCE]` (fields, with `--markdown` and `-N`).
 
 use std::io::Write;
 
@@ -66,12 +67,21 @@ pub fn run(opts: &Options) -> i32 {
         eprintln!("Error: {}", text.join("\n"));
         return 1;
     };
-    describe(
-        &mut out,
-        ruleset,
-        opts.describe_rule.as_deref(),
-        config.json_output,
-    )
+    show_rules(&mut out, ruleset, opts, config.json_output)
+}
+
+/// `-l RULE` (Falco's description table) or `-L` (the listing chosen by [`ListStyle`]).
+fn show_rules(out: &mut dyn Write, ruleset: &Ruleset, opts: &Options, json: bool) -> i32 {
+    if opts.describe_rule.is_some() {
+        return describe(out, ruleset, opts.describe_rule.as_deref(), json);
+    }
+    let style = ListStyle {
+        json,
+        names_only: opts.names_only,
+        descriptions: opts.verbose,
+        tags: opts.list_tags.clone(),
+    };
+    list_rules(out, ruleset, &style)
 }
 
 /// Load options from the configuration and the command line.
@@ -116,7 +126,7 @@ fn validate(out: &mut dyn Write, opts: &Options, config: &Config, load_opts: &Lo
         if opts.list_rules || opts.describe_rule.is_some() {
             if let Some(rs) = &result.ruleset {
                 let _ = writeln!(out);
-                return describe(out, rs, opts.describe_rule.as_deref(), config.json_output);
+                return show_rules(out, rs, opts, config.json_output);
             }
         }
         0
@@ -178,7 +188,108 @@ fn rule_json(rule: &Rule) -> serde_json::Value {
     })
 }
 
-/// `-L` (all rules) or `-l NAME`: a two-column text table, or JSON with `json_output`.
+/// How `-L` prints the loaded rules.
+#[derive(Clone, Debug, Default)]
+pub struct ListStyle {
+    /// `json_output`: Falco's JSON document (rules, lists, macros).
+    pub json: bool,
+    /// `-N`: one rule name per line.
+    pub names_only: bool,
+    /// `-v`: Falco's two-column name/description table instead of the compact one.
+    pub descriptions: bool,
+    /// `--list-tag`: only rules carrying one of these tags (all rules when empty).
+    pub tags: Vec<String>,
+}
+
+impl ListStyle {
+    fn selects(&self, rule: &Rule) -> bool {
+        self.tags.is_empty() || rule.tags.iter().any(|t| self.tags.contains(t))
+    }
+}
+
+/// `-L`: the loaded rules, one line each: name, priority, enabled, defining file:line, tags
+/// (or the variant `style` asks for). Rules are in definition order.
+pub fn list_rules(out: &mut dyn Write, ruleset: &Ruleset, style: &ListStyle) -> i32 {
+    let filtered: Ruleset;
+    let ruleset = if style.tags.is_empty() {
+        ruleset
+    } else {
+        filtered = Ruleset {
+            rules: ruleset
+                .rules
+                .iter()
+                .filter(|r| style.selects(r))
+                .cloned()
+                .collect(),
+            ..ruleset.clone()
+        };
+        &filtered
+    };
+    if style.json || style.descriptions {
+        return describe(out, ruleset, None, style.json);
+    }
+    if style.names_only {
+        for r in &ruleset.rules {
+            let _ = writeln!(out, "{}", r.name);
+        }
+        return 0;
+    }
+    let _ = write!(out, "{}", rule_table(&ruleset.rules));
+    0
+}
+
+/// The compact table of `-L`: columns sized to their longest cell, tags last (they vary most).
+fn rule_table(rules: &[Rule]) -> String {
+    const HEADERS: [&str; 5] = ["RULE", "PRIORITY", "ENABLED", "FILE:LINE", "TAGS"];
+    let rows: Vec<[String; 5]> = rules
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.priority.name().to_string(),
+                if r.enabled { "yes" } else { "no" }.to_string(),
+                format!("{}:{}", r.defined_in, r.defined_at_line),
+                r.tags.join(","),
+            ]
+        })
+        .collect();
+    let mut widths = HEADERS.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let mut push_row = |cells: [&str; 5]| {
+        let mut line = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                line.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        text.push_str(line.trim_end());
+        text.push('\n');
+    };
+    push_row(HEADERS);
+    for row in &rows {
+        push_row([&row[0], &row[1], &row[2], &row[3], &row[4]].map(String::as_str));
+    }
+    let enabled = rules.iter().filter(|r| r.enabled).count();
+    text.push_str(&format!(
+        "{} rules, {} enabled, {} disabled\n",
+        rules.len(),
+        enabled,
+        rules.len() - enabled
+    ));
+    text
+}
+
+/// `-l NAME` (or `-L -v` with `name` None): Falco's two-column text table, or JSON with
+/// `json_output`.
 pub fn describe(out: &mut dyn Write, ruleset: &Ruleset, name: Option<&str>, json: bool) -> i32 {
     let rules: Vec<&Rule> = match name {
         Some(n) => match ruleset.rules.iter().find(|r| r.name == n) {
@@ -318,6 +429,7 @@ pub fn list_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::selection_from_flags;
 
     #[test]
     fn descriptions_wrap_like_falco() {
@@ -338,6 +450,8 @@ mod tests {
                 priority: crate::priority::Priority::Warning,
                 tags: vec![],
                 source: "syscall".into(),
+                defined_in: "r.yaml".into(),
+                defined_at_line: 3,
                 enabled: true,
                 output_text: "o".into(),
                 output_format_text: "o".into(),
@@ -372,6 +486,123 @@ mod tests {
         assert_eq!(v["rules"][0]["info"]["name"], "open_from_cat");
         assert_eq!(v["lists"][0]["info"]["items"][0], "a");
         assert_eq!(v["macros"][0]["info"]["condition"], "proc.name=x");
+    }
+
+    fn loaded(text: &str, opts: &LoadOptions) -> Ruleset {
+        let result = load_contents(&[("r.yaml".into(), text.into())], opts, true);
+        assert!(result.successful(), "{:?}", result.files);
+        result.ruleset.unwrap()
+    }
+
+    const THREE_RULES: &str = "\
+- rule: Write bin
+  desc: d
+  condition: evt.type=open
+  output: o
+  priority: ERROR
+  tags: [filesystem, mitre_persistence]
+
+- rule: Read shadow
+  desc: d
+  condition: evt.type=open
+  output: o
+  priority: WARNING
+  tags: [filesystem]
+
+- rule: Dial out
+  desc: d
+  condition: evt.type=connect
+  output: o
+  priority: NOTICE
+  tags: [network]
+";
+
+    fn listing(rs: &Ruleset, style: &ListStyle) -> String {
+        let mut buf = Vec::new();
+        assert_eq!(list_rules(&mut buf, rs, style), 0);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn list_is_one_aligned_line_per_rule_with_position() {
+        let rs = loaded(THREE_RULES, &LoadOptions::default());
+        let text = listing(&rs, &ListStyle::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["RULE", "PRIORITY", "ENABLED", "FILE:LINE", "TAGS"]
+        );
+        let priority_col = lines[0].find("PRIORITY").unwrap();
+        assert_eq!(&lines[1][..priority_col], "Write bin    ");
+        assert_eq!(&lines[1][priority_col..priority_col + 5], "Error");
+        assert_eq!(&lines[2][priority_col..priority_col + 7], "Warning");
+        assert!(lines[1].contains(" yes "), "{text}");
+        assert!(lines[1].contains("r.yaml:1 "), "{text}");
+        assert!(lines[2].contains("r.yaml:8 "), "{text}");
+        assert!(lines[3].contains("r.yaml:15 "), "{text}");
+        assert!(lines[1].ends_with("filesystem,mitre_persistence"), "{text}");
+        assert_eq!(lines[4], "3 rules, 3 enabled, 0 disabled");
+    }
+
+    #[test]
+    fn list_reflects_selection_priority_and_tag_filter() {
+        let opts = LoadOptions {
+            min_priority: crate::priority::Priority::Warning,
+            selection: selection_from_flags(&[], &[], &["network".into()], &["filesystem".into()]),
+            ..LoadOptions::default()
+        };
+        let rs = loaded(THREE_RULES, &opts);
+        let text = listing(&rs, &ListStyle::default());
+        assert!(!text.contains("Dial out"), "below the priority: {text}");
+        assert!(text.contains("2 rules, 2 enabled, 0 disabled"), "{text}");
+
+        let opts = LoadOptions {
+            selection: selection_from_flags(&[], &["shadow".into()], &[], &[]),
+            ..LoadOptions::default()
+        };
+        let rs = loaded(THREE_RULES, &opts);
+        let text = listing(&rs, &ListStyle::default());
+        let shadow = text.lines().find(|l| l.starts_with("Read shadow")).unwrap();
+        assert!(shadow.contains(" no "), "-D disables: {text}");
+        assert!(text.contains("3 rules, 2 enabled, 1 disabled"), "{text}");
+
+        let only_network = ListStyle {
+            tags: vec!["network".into()],
+            ..ListStyle::default()
+        };
+        let text = listing(&rs, &only_network);
+        assert!(
+            text.contains("Dial out") && !text.contains("Write bin"),
+            "{text}"
+        );
+        let names = listing(
+            &rs,
+            &ListStyle {
+                names_only: true,
+                tags: vec!["filesystem".into()],
+                ..ListStyle::default()
+            },
+        );
+        assert_eq!(names, "Write bin\nRead shadow\n");
+        let json = listing(
+            &rs,
+            &ListStyle {
+                json: true,
+                ..only_network
+            },
+        );
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["rules"].as_array().unwrap().len(), 1);
+        assert_eq!(v["rules"][0]["info"]["name"], "Dial out");
+        let described = listing(
+            &rs,
+            &ListStyle {
+                descriptions: true,
+                ..ListStyle::default()
+            },
+        );
+        assert!(described.starts_with("Rule "), "{described}");
     }
 
     #[test]

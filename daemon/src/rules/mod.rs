@@ -63,6 +63,9 @@ pub struct Rule {
     /// Sorted, as Falco keeps them.
     pub tags: Vec<String>,
     pub source: String,
+    /// Where the rule is defined: the rules file and its 1-based line (for `-L`).
+    pub defined_in: String,
+    pub defined_at_line: usize,
     pub enabled: bool,
     pub output_text: String,
     /// The output alerts render: `%container.info` and `-p` applied.
@@ -249,6 +252,8 @@ impl Loader {
                 priority: info.priority,
                 tags: info.tags.iter().cloned().collect(),
                 source: info.source.clone(),
+                defined_in: info.ctx.file_name().to_string(),
+                defined_at_line: info.ctx.last().map_or(0, |l| l.pos.line + 1),
                 enabled: info.enabled,
                 output_text: info.output.clone(),
                 output_format_text: compiled.output,
