@@ -5,8 +5,13 @@
 //!
 //! ```text
 //! kmod_dump [--dev DIR] [--seconds N] [--ids 3,307,...] [--names open,execve,...]
-//!           [--state] [--snaplen N] [--quiet]
+//!           [--state] [--snaplen N] [--quiet] [--write FILE.scap] [--ready FILE]
 //! ```
+//! `--write` also records a capture file (scap 1.2, `source::scap_write`) that `falco -e`,
+//! our reader and `sysdig -r` replay: the procfs snapshot taken when capture starts (process
+//! list with parents, open fds, users, groups, machine info), then every record in the order
+//! read. `--ready FILE` creates FILE once capture is on and the snapshot is written, so a
+//! script knows when to start its workload.
 //! `--names` records event types by name (as rules name them) and `--state` adds what the
 //! state tracker needs, as the daemon does (`KmodSource::set_interest_for`).
 //! Default ids: everything the driver supports except read/write (7, 9). Stops after `--seconds` (default: run until SIGTERM/SIGINT). Exit codes: 0 ok, 2 usage,
@@ -19,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use falco::event::{render, table, Event};
 use falco::source::kmod::{KmodError, KmodOptions, KmodSource};
+use falco::source::procfs;
+use falco::source::scap_write::{Tables, Writer};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -33,6 +40,8 @@ struct Args {
     names: Option<Vec<String>>,
     state: bool,
     quiet: bool,
+    write: Option<std::path::PathBuf>,
+    ready: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -43,6 +52,8 @@ fn parse_args() -> Result<Args, String> {
         names: None,
         state: false,
         quiet: false,
+        write: None,
+        ready: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -81,6 +92,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--state" => args.state = true,
             "--quiet" => args.quiet = true,
+            "--write" => args.write = Some(value("--write")?.into()),
+            "--ready" => args.ready = Some(value("--ready")?.into()),
             _ => return Err(format!("unknown argument {a}")),
         }
     }
@@ -113,6 +126,43 @@ fn main() {
     }
 }
 
+/// The capture being written: the file's name for errors, and the writer.
+struct Capture {
+    path: std::path::PathBuf,
+    writer: Writer<std::io::BufWriter<std::fs::File>>,
+}
+
+impl Capture {
+    /// Creates the file and writes the live system's snapshot as its metadata.
+    fn create(path: &std::path::Path) -> Result<Capture, String> {
+        let snapshot =
+            procfs::scan(&Default::default()).map_err(|e| format!("cannot read /proc: {e}"))?;
+        let reader = snapshot.into_reader();
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        let writer = Writer::new(std::io::BufWriter::new(file), Tables::of(&reader))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Capture {
+            path: path.to_path_buf(),
+            writer,
+        })
+    }
+
+    fn write(&mut self, cpu: u16, record: &[u8]) -> Result<(), String> {
+        self.writer
+            .write_event(cpu, record)
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+
+    fn finish(self) -> Result<u64, String> {
+        let n = self.writer.events();
+        self.writer
+            .finish()
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        Ok(n)
+    }
+}
+
 fn run(args: &Args) -> Result<(), KmodError> {
     let mut source = KmodSource::open(&args.opts)?;
     let ids = match (&args.ids, &args.names) {
@@ -138,6 +188,24 @@ fn run(args: &Args) -> Result<(), KmodError> {
     };
     source.set_interest(&ids)?;
     source.enable()?;
+    // The snapshot is taken with capture already on: a process started in between shows in
+    // both, none is missed.
+    let mut capture = match &args.write {
+        Some(p) => match Capture::create(p) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("kmod_dump: {e}");
+                std::process::exit(1);
+            }
+        },
+        None => None,
+    };
+    if let Some(ready) = &args.ready {
+        if let Err(e) = std::fs::write(ready, b"") {
+            eprintln!("kmod_dump: cannot create {}: {e}", ready.display());
+            std::process::exit(1);
+        }
+    }
     eprintln!(
         "kmod_dump: recording {} event types on {} CPUs",
         ids.len(),
@@ -152,8 +220,15 @@ fn run(args: &Args) -> Result<(), KmodError> {
     let mut line = Vec::with_capacity(1024);
     let mut bad = 0u64;
     loop {
-        while let Some(record) = source.next_record() {
+        while let Some(origin) = source.next_with_origin() {
+            let record = origin.bytes;
             line.clear();
+            if let Some(c) = capture.as_mut() {
+                if let Err(e) = c.write(origin.cpu, record) {
+                    eprintln!("kmod_dump: {e}");
+                    std::process::exit(1);
+                }
+            }
             match Event::parse(record) {
                 Ok(ev) => {
                     let expected = table::info(ev.event_type()).map(|i| i.params.len());
@@ -183,7 +258,7 @@ fn run(args: &Args) -> Result<(), KmodError> {
                 }
             }
             if !line.is_empty() {
-                if source.last_record_truncated() {
+                if origin.truncated {
                     line.extend_from_slice(b" [truncated]");
                 }
                 line.push(b'\n');
@@ -205,9 +280,24 @@ fn run(args: &Args) -> Result<(), KmodError> {
     }
     source.disable()?;
     // Records committed before capture stopped.
-    while let Some(record) = source.next_record() {
-        if Event::parse(record).is_err() {
+    while let Some(origin) = source.next_with_origin() {
+        if Event::parse(origin.bytes).is_err() {
             bad += 1;
+        }
+        if let Some(c) = capture.as_mut() {
+            if let Err(e) = c.write(origin.cpu, origin.bytes) {
+                eprintln!("kmod_dump: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    if let Some(c) = capture.take() {
+        match c.finish() {
+            Ok(n) => eprintln!("kmod_dump: wrote {n} events"),
+            Err(e) => {
+                eprintln!("kmod_dump: {e}");
+                std::process::exit(1);
+            }
         }
     }
     let s = source.stats();

@@ -9,3 +9,4 @@ pub mod kmod;
 pub mod procfs;
 pub mod ring;
 pub mod scap;
+pub mod scap_write;
