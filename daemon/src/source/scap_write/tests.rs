@@ -22,14 +22,17 @@ fn fd(tid: i64, fd: i64, kind: FdKind, name: &str) -> FdEntry {
     }
 }
 
-fn sample_tables() -> (
-    MachineInfo,
-    Vec<Interface>,
-    Vec<UserEntry>,
-    Vec<GroupEntry>,
-    Vec<ThreadEntry>,
-    Vec<FdEntry>,
-) {
+/// Owned tables for [`Tables`] to borrow.
+struct Owned {
+    machine: MachineInfo,
+    interfaces: Vec<Interface>,
+    users: Vec<UserEntry>,
+    groups: Vec<GroupEntry>,
+    threads: Vec<ThreadEntry>,
+    fds: Vec<FdEntry>,
+}
+
+fn sample_tables() -> Owned {
     let machine = MachineInfo {
         num_cpus: 2,
         memory_size_bytes: 1 << 30,
@@ -135,12 +138,26 @@ fn sample_tables() -> (
         tcp,
         tcp6,
     ];
-    (machine, interfaces, users, groups, vec![init, shell], fds)
+    Owned {
+        machine,
+        interfaces,
+        users,
+        groups,
+        threads: vec![init, shell],
+        fds,
+    }
 }
 
 #[test]
 fn written_tables_and_events_read_back_the_same() {
-    let (machine, interfaces, users, groups, threads, fds) = sample_tables();
+    let Owned {
+        machine,
+        interfaces,
+        users,
+        groups,
+        threads,
+        fds,
+    } = sample_tables();
     let tables = Tables {
         machine: Some(&machine),
         interfaces: &interfaces,
