@@ -145,11 +145,22 @@ impl<W: Write> Writer<W> {
             thread_entry(&mut pl, th);
         }
         self.write_block(PL_V9, &pl)?;
-        // One fd list per thread, even an empty one, as libscap's dumper does.
-        for th in t.threads {
+        // One fd list per thread, even an empty one, as libscap's dumper does; then the fds
+        // of threads the process list lacks (a capture may carry them), so none is lost.
+        let listed: std::collections::HashSet<i64> = t.threads.iter().map(|th| th.tid).collect();
+        let mut orphans: Vec<i64> = t
+            .fds
+            .iter()
+            .map(|f| f.tid)
+            .filter(|tid| !listed.contains(tid))
+            .collect();
+        orphans.sort_unstable();
+        orphans.dedup();
+        let tids = t.threads.iter().map(|th| th.tid).chain(orphans);
+        for tid in tids {
             let mut b = Vec::new();
-            b.extend_from_slice(&th.tid.to_le_bytes());
-            for fd in t.fds.iter().filter(|f| f.tid == th.tid) {
+            b.extend_from_slice(&tid.to_le_bytes());
+            for fd in t.fds.iter().filter(|f| f.tid == tid) {
                 fd_entry(&mut b, fd);
             }
             self.write_block(FDL_V2, &b)?;

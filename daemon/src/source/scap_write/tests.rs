@@ -137,6 +137,8 @@ fn sample_tables() -> Owned {
         file,
         tcp,
         tcp6,
+        // A thread the process list lacks keeps its fds.
+        fd(99, 3, FdKind::File, "/orphan"),
     ];
     Owned {
         machine,
