@@ -77,13 +77,33 @@ extract_root() {
 # Kernel releases whose image is in the root.
 image_kernels() { ls "$1/lib/modules" | while read -r k; do if [ -e "$1/boot/vmlinuz-$k" ]; then echo "$k"; fi; done; }
 
+# Debian packages for the guest's own `apt install` (the false-positive
+# workload; the VM has no network): cron and the two packages it needs that
+# the image lacks, fetched once with the host's apt (bookworm) into
+# $CACHE/workload-debs and copied to /var/local/falco-workload/ in the image.
+# Prints the directory.
+workload_debs_dir() {
+	local out=$CACHE/workload-debs
+	if [ ! -f "$out/.complete" ]; then
+		rm -rf "$out" && mkdir -p "$out"
+		(cd "$out" && apt-get -qq download cron cron-daemon-common sensible-utils >&2 2>/dev/null) ||
+			die "apt-get download cron cron-daemon-common sensible-utils failed (the first run needs the network)"
+		touch "$out/.complete"
+	fi
+	printf '%s\n' "$out"
+}
+
 # falco_image DEB: builds (or finds, cached by content) the bookworm image with
 # DEB installed and both guest programs of tests/package/guest: the booted-system
 # check and the demo. The kernel command line picks one (VM_APPEND=falco_guest=
 # check or demo for scripts/vm-boot.sh). Prints the image directory.
 falco_image() {
-	local deb=$1 guest=$ROOT/tests/package/guest image=$ROOT/.cache/vm/falco-boot
-	"$ROOT/scripts/vm-image.sh" --out "$image" --deb "$deb" \
+	local deb=$1 guest=$ROOT/tests/package/guest image=$ROOT/.cache/vm/falco-boot debs extra=() file
+	debs=$(workload_debs_dir) || exit 1
+	for file in "$debs"/*.deb; do
+		extra+=(--file "$file=/var/local/falco-workload/$(basename "$file")")
+	done
+	"$ROOT/scripts/vm-image.sh" --out "$image" --deb "$deb" "${extra[@]}" \
 		--file "$guest/falco-boot-check=/usr/local/sbin/falco-boot-check" \
 		--file "$guest/falco-boot-check.service=/etc/systemd/system/falco-boot-check.service" \
 		--file "$guest/falco-demo=/usr/local/sbin/falco-demo" \
