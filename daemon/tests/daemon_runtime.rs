@@ -1,9 +1,12 @@
 //! The `falco` binary as a service: the webserver on a live (nodriver) source, reloads on SIGHUP
-//! (good and broken rules), SIGUSR1 bursts while the file output is rotated, and SIGTERM draining
-//! the outputs — each checked from outside, with curl, promtool and the files the daemon writes.
+//! (good and broken rules), SIGUSR1 bursts while the file output is rotated, SIGTERM draining
+//! the outputs, and a program output that stops reading — each checked from outside, with curl,
+//! promtool, /proc and the files the daemon writes.
 
 mod common;
 
+use common::http_client::{curl, promtool};
+use common::process::process_alive;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +18,95 @@ const RULES: &str = "- rule: Read or write
   priority: WARNING
   tags: [test, io]
 ";
+
+/// Rules that do not load: a reload with them fails and raises an internal alert.
+const BROKEN_RULES: &str = "- rule: Broken\n  condition: evt.type in (\n";
+
+/// A test's directory with its falco.yaml and rules file.
+struct Setup {
+    dir: PathBuf,
+    cfg: PathBuf,
+    rules: PathBuf,
+}
+
+impl Setup {
+    /// A fresh directory with `yaml` as falco.yaml and [`RULES`].
+    fn new(tag: &str, yaml: &str) -> Setup {
+        let dir = common::temp_dir(tag);
+        let setup = Setup {
+            cfg: dir.join("falco.yaml"),
+            rules: dir.join("rules.yaml"),
+            dir,
+        };
+        setup.write_config(yaml);
+        setup.write_rules(RULES);
+        setup
+    }
+
+    fn write_config(&self, yaml: &str) {
+        std::fs::write(&self.cfg, yaml).unwrap();
+    }
+
+    fn write_rules(&self, rules: &str) {
+        std::fs::write(&self.rules, rules).unwrap();
+    }
+
+    /// `-c` and `-r` for this setup, then `extra`.
+    fn args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            "-c".to_string(),
+            self.cfg.display().to_string(),
+            "-r".to_string(),
+            self.rules.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+
+    /// A live (nodriver) source, the webserver on a free port, metrics on.
+    fn live_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = self.args(&[
+            "-o",
+            "engine.kind=nodriver",
+            "-o",
+            "webserver.enabled=true",
+            "-o",
+            "webserver.listen_address=127.0.0.1",
+            "-o",
+            "webserver.listen_port=0",
+            "-o",
+            "metrics.enabled=true",
+            "-o",
+            "webserver.prometheus_metrics_enabled=true",
+        ]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+
+    /// Replays `capture`.
+    fn replay_args(&self, capture: &Path) -> Vec<String> {
+        let replay = format!("engine.replay.capture_file={}", capture.display());
+        self.args(&["-o", "engine.kind=replay", "-o", &replay])
+    }
+
+    fn start(&self, args: &[String]) -> Daemon {
+        Daemon::start(&self.dir, args)
+    }
+
+    /// A live daemon, once `/healthz` answers 200; and its base URL.
+    fn start_live(&self, extra: &[&str]) -> (Daemon, String) {
+        let d = self.start(&self.live_args(extra));
+        let base = format!("http://127.0.0.1:{}", d.web_port());
+        let healthz = format!("{base}/healthz");
+        assert!(
+            common::wait_for(10, || curl(&[&healthz]).status == 200),
+            "never healthy: {:?}\nstderr:\n{}",
+            curl(&[&healthz]).body,
+            d.stderr()
+        );
+        (d, base)
+    }
+}
 
 struct Daemon {
     child: Child,
@@ -30,7 +122,7 @@ impl Drop for Daemon {
 }
 
 impl Daemon {
-    fn start(dir: &Path, args: &[&str]) -> Daemon {
+    fn start(dir: &Path, args: &[String]) -> Daemon {
         let stdout = dir.join("falco.stdout");
         let stderr = dir.join("falco.stderr");
         let child = Command::new(env!("CARGO_BIN_EXE_falco"))
@@ -108,44 +200,13 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
 
-/// (status, body) of `curl -X method url`.
-fn curl(method: &str, url: &str) -> (u16, String) {
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "--max-time",
-            "10",
-            "-X",
-            method,
-            "-w",
-            "\n%{http_code}",
-            url,
-        ])
-        .output()
-        .expect("curl must be installed (scripts/setup.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_string())
-}
-
-fn promtool_clean(text: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool must be installed (scripts/setup.sh)");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    /// SIGTERM, then a clean exit (status 0) within `secs`.
+    fn terminate(&mut self, secs: u64) {
+        self.signal(libc::SIGTERM);
+        let status = self.wait_exit(secs);
+        assert_eq!(status.code(), Some(0), "stderr:\n{}", self.stderr());
+    }
 }
 
 fn sha256_hex(path: &Path) -> String {
@@ -157,107 +218,62 @@ fn sha256_hex(path: &Path) -> String {
         .to_string()
 }
 
-fn live_args<'a>(cfg: &'a str, rules: &'a str) -> Vec<&'a str> {
-    vec![
-        "-c",
-        cfg,
-        "-r",
-        rules,
-        "-o",
-        "engine.kind=nodriver",
-        "-o",
-        "webserver.enabled=true",
-        "-o",
-        "webserver.listen_address=127.0.0.1",
-        "-o",
-        "webserver.listen_port=0",
-        "-o",
-        "metrics.enabled=true",
-        "-o",
-        "webserver.prometheus_metrics_enabled=true",
-    ]
-}
-
 #[test]
 fn webserver_answers_on_a_live_source_and_sigterm_exits_cleanly() {
-    let dir = common::temp_dir("daemon-web");
-    let cfg = dir.join("falco.yaml");
-    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let (c, r) = (cfg.display().to_string(), rules.display().to_string());
-    let mut d = Daemon::start(&dir, &live_args(&c, &r));
-    let port = d.web_port();
-    let base = format!("http://127.0.0.1:{port}");
-    assert!(common::wait_for(10, || curl(
-        "GET",
-        &format!("{base}/healthz")
-    )
-    .0 == 200));
-    assert_eq!(
-        curl("GET", &format!("{base}/healthz")),
-        (200, "{\"status\": \"ok\"}".to_string())
-    );
-    let (code, versions) = curl("GET", &format!("{base}/versions"));
-    assert_eq!(code, 200);
-    let v: serde_json::Value = serde_json::from_str(&versions).unwrap();
+    let setup = Setup::new("daemon-web", "stdout_output:\n  enabled: true\n");
+    let (mut d, base) = setup.start_live(&[]);
+    let healthz = format!("{base}/healthz");
+    let r = curl(&[&healthz]);
+    assert_eq!((r.status, r.body.as_str()), (200, "{\"status\": \"ok\"}"));
+    let r = curl(&[&format!("{base}/versions")]);
+    assert_eq!(r.status, 200);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["engine_version"], "43");
-    let (code, metrics) = curl("GET", &format!("{base}/metrics"));
-    assert_eq!(code, 200);
-    promtool_clean(&metrics);
+    let r = curl(&[&format!("{base}/metrics")]);
+    assert_eq!(r.status, 200);
+    let metrics = r.body;
+    let (clean, promtool_says) = promtool(&metrics);
+    assert!(clean, "promtool: {promtool_says}");
     for line in [
         "falcosecurity_scap_engine_name_info{engine_name=\"nodriver\"} 1".to_string(),
         format!(
             "falcosecurity_falco_sha256_rules_files_info{{file_name=\"rules.yaml\",sha256=\"{}\"}} 1",
-            sha256_hex(&rules)
+            sha256_hex(&setup.rules)
         ),
         "falcosecurity_falco_healthy 1".to_string(),
     ] {
         assert!(metrics.lines().any(|l| l == line), "missing {line} in\n{metrics}");
     }
-    assert_eq!(curl("POST", &format!("{base}/healthz")).0, 405);
-    assert_eq!(curl("GET", &format!("{base}/nope")).0, 404);
+    assert_eq!(curl(&["-X", "POST", &healthz]).status, 405);
+    assert_eq!(curl(&[&format!("{base}/nope")]).status, 404);
 
-    d.signal(libc::SIGTERM);
-    let st = d.wait_exit(15);
-    assert_eq!(st.code(), Some(0), "stderr:\n{}", d.stderr());
+    d.terminate(15);
     assert!(d.stdout().contains("Events detected: 0"), "{}", d.stdout());
     // The webserver is gone with the daemon.
-    assert_eq!(curl("GET", &format!("{base}/healthz")).0, 0);
+    assert_eq!(curl(&[&healthz]).status, 0);
+}
+
+/// falco.yaml with only a JSON file output to `events` (reloads watched by SIGHUP only).
+fn file_output_yaml(events: &Path, keep_alive: bool) -> String {
+    format!(
+        "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
+         file_output:\n  enabled: true\n  keep_alive: {keep_alive}\n  filename: {}\n",
+        events.display()
+    )
 }
 
 #[test]
 fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
-    let dir = common::temp_dir("daemon-reload");
-    let cfg = dir.join("falco.yaml");
-    let events = dir.join("events.json");
-    std::fs::write(
-        &cfg,
-        format!(
-            "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
-             file_output:\n  enabled: true\n  keep_alive: false\n  filename: {}\n",
-            events.display()
-        ),
-    )
-    .unwrap();
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let (c, r) = (cfg.display().to_string(), rules.display().to_string());
-    let mut d = Daemon::start(&dir, &live_args(&c, &r));
-    let base = format!("http://127.0.0.1:{}", d.web_port());
-    assert!(common::wait_for(10, || curl(
-        "GET",
-        &format!("{base}/healthz")
-    )
-    .0 == 200));
+    let setup = Setup::new("daemon-reload", "");
+    let events = setup.dir.join("events.json");
+    setup.write_config(&file_output_yaml(&events, false));
+    let (mut d, base) = setup.start_live(&[]);
 
     // Good new rules: the running daemon switches to them.
-    std::fs::write(
-        &rules,
-        format!("{RULES}\n- rule: Second\n  desc: d\n  condition: evt.type=close\n  output: c\n  priority: INFO\n"),
-    )
-    .unwrap();
-    let new_sha = sha256_hex(&rules);
+    setup.write_rules(&format!(
+        "{RULES}\n- rule: Second\n  desc: d\n  condition: evt.type=close\n  output: c\n  priority: INFO\n"
+    ));
+    let new_sha = sha256_hex(&setup.rules);
     d.signal(libc::SIGHUP);
     d.wait_stderr("SIGHUP received, restarting...", 10);
     assert!(
@@ -267,7 +283,7 @@ fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
     assert!(metrics_have(&base, "falcosecurity_falco_reloads_total 1"));
 
     // Broken rules: refused, Critical internal alert, still running and healthy.
-    std::fs::write(&rules, "- rule: Broken\n  condition: evt.type in (\n").unwrap();
+    setup.write_rules(BROKEN_RULES);
     d.signal(libc::SIGHUP);
     assert!(
         common::wait_for(15, || std::fs::read_to_string(&events)
@@ -287,8 +303,8 @@ fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
     assert_eq!(alert["source"], "internal");
     assert!(d.alive());
     let base = format!("http://127.0.0.1:{}", d.web_port());
-    assert_eq!(curl("GET", &format!("{base}/healthz")).0, 200);
-    let (_, metrics) = curl("GET", &format!("{base}/metrics"));
+    assert_eq!(curl(&[&format!("{base}/healthz")]).status, 200);
+    let metrics = curl(&[&format!("{base}/metrics")]).body;
     assert!(metrics.contains("falcosecurity_falco_reload_failures_total 1"));
     assert!(
         metrics.contains(&format!("sha256=\"{new_sha}\"")),
@@ -296,24 +312,19 @@ fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
     );
 
     // A new configuration moves the file output; the next internal alert lands in the new file.
-    let moved = dir.join("moved.json");
-    std::fs::write(
-        &cfg,
-        format!(
-            "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
-             file_output:\n  enabled: true\n  keep_alive: true\n  filename: {}\n",
-            moved.display()
-        ),
-    )
-    .unwrap();
-    std::fs::write(&rules, RULES).unwrap();
+    let moved = setup.dir.join("moved.json");
+    setup.write_config(&file_output_yaml(&moved, true));
+    setup.write_rules(RULES);
     d.signal(libc::SIGHUP);
     assert!(metrics_have(&base, "falcosecurity_falco_reloads_total 2"));
     assert!(metrics_have(
         &base,
-        &format!("file_name=\"falco.yaml\",sha256=\"{}\"", sha256_hex(&cfg))
+        &format!(
+            "file_name=\"falco.yaml\",sha256=\"{}\"",
+            sha256_hex(&setup.cfg)
+        )
     ));
-    std::fs::write(&rules, "- rule: Broken again\n  condition: (\n").unwrap();
+    setup.write_rules(BROKEN_RULES);
     d.signal(libc::SIGHUP);
     assert!(
         common::wait_for(15, || std::fs::read_to_string(&moved)
@@ -332,14 +343,13 @@ fn sighup_swaps_in_good_rules_and_refuses_broken_ones_without_stopping() {
         d.stderr()
     );
 
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(15).code(), Some(0));
+    d.terminate(15);
 }
 
 /// Polls `/metrics` until it contains `needle`.
 fn metrics_have(base: &str, needle: &str) -> bool {
     common::wait_for(10, || {
-        curl("GET", &format!("{base}/metrics")).1.contains(needle)
+        curl(&[&format!("{base}/metrics")]).body.contains(needle)
     })
 }
 
@@ -376,47 +386,28 @@ fn count_alert_lines(dir: &Path) -> u64 {
     n
 }
 
-fn replay_args(dir: &Path, capture: &Path) -> (PathBuf, Vec<String>) {
-    let cfg = dir.join("falco.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "json_output: true\nstdout_output:\n  enabled: false\n\
-             file_output:\n  enabled: true\n  keep_alive: true\n  filename: {}\n",
-            dir.join("events.json").display()
-        ),
-    )
-    .unwrap();
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let args = vec![
-        "-c".to_string(),
-        cfg.display().to_string(),
-        "-r".into(),
-        rules.display().to_string(),
-        "-o".into(),
-        "engine.kind=replay".into(),
-        "-o".into(),
-        format!("engine.replay.capture_file={}", capture.display()),
-    ];
-    (cfg, args)
-}
-
-#[test]
-fn a_thousand_sigusr1_during_rotation_lose_and_duplicate_nothing() {
-    let dir = common::temp_dir("daemon-usr1");
-    let capture = common::big_capture(&dir, 400_000);
-    let out_dir = dir.join("out");
+/// A replay of a large capture into a kept-open JSON file output in `out/`, started; the daemon
+/// has written its first alert. Returns the setup, the daemon and the output directory.
+fn start_big_replay(tag: &str) -> (Setup, Daemon, PathBuf) {
+    let setup = Setup::new(tag, "");
+    let out_dir = setup.dir.join("out");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let (_cfg, args) = replay_args(&out_dir, &capture);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut d = Daemon::start(&dir, &args);
     let events = out_dir.join("events.json");
+    setup.write_config(&file_output_yaml(&events, true));
+    let capture = common::big_capture(&setup.dir, 400_000);
+    let d = setup.start(&setup.replay_args(&capture));
     assert!(
         common::wait_for(20, || std::fs::metadata(&events).is_ok_and(|m| m.len() > 0)),
         "no alerts written; stderr:\n{}",
         d.stderr()
     );
+    (setup, d, out_dir)
+}
+
+#[test]
+fn a_thousand_sigusr1_during_rotation_lose_and_duplicate_nothing() {
+    let (_setup, mut d, out_dir) = start_big_replay("daemon-usr1");
+    let events = out_dir.join("events.json");
     let mut rotated = 0;
     for i in 0..1000 {
         if i % 250 == 0 && d.alive() {
@@ -447,18 +438,8 @@ fn a_thousand_sigusr1_during_rotation_lose_and_duplicate_nothing() {
 
 #[test]
 fn sigterm_drains_the_queue_before_exiting() {
-    let dir = common::temp_dir("daemon-term");
-    let capture = common::big_capture(&dir, 400_000);
-    let out_dir = dir.join("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let (_cfg, args) = replay_args(&out_dir, &capture);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut d = Daemon::start(&dir, &args);
-    let events = out_dir.join("events.json");
-    assert!(common::wait_for(20, || std::fs::metadata(&events).is_ok_and(|m| m.len() > 0)));
-    d.signal(libc::SIGTERM);
-    let st = d.wait_exit(60);
-    assert_eq!(st.code(), Some(0), "stderr:\n{}", d.stderr());
+    let (_setup, mut d, out_dir) = start_big_replay("daemon-term");
+    d.terminate(60);
     assert!(
         d.stderr().contains("SIGINT received, exiting..."),
         "the replay ended before SIGTERM; make the capture bigger"
@@ -473,7 +454,7 @@ fn sigterm_drains_the_queue_before_exiting() {
 }
 
 /// A run that ends on its own (or is refused), with its exit code and both streams.
-fn run_to_end(args: &[&str]) -> (Option<i32>, String, String) {
+fn run_to_end(args: &[String]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_falco"))
         .args(args)
         .args(["-o", "log_stderr=true", "-o", "log_syslog=false"])
@@ -489,14 +470,10 @@ fn run_to_end(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn an_invalid_value_names_the_key_and_nothing_starts() {
-    let dir = common::temp_dir("daemon-badcfg");
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let pidfile = dir.join("falco.pid");
-    let cfg = dir.join("falco.yaml");
-    let r = rules.display().to_string();
+    let setup = Setup::new("daemon-badcfg", "");
+    let pidfile = setup.dir.join("falco.pid");
+    let events = setup.dir.join("events.txt");
     let p = pidfile.display().to_string();
-    let c = cfg.display().to_string();
     for (yaml, key) in [
         (
             "outputs_queue:\n  capacity: -3\n",
@@ -508,101 +485,71 @@ fn an_invalid_value_names_the_key_and_nothing_starts() {
         ),
         ("json_output: maybe\n", "'json_output'"),
     ] {
-        std::fs::write(
-            &cfg,
-            format!(
-                "{yaml}stdout_output:\n  enabled: true\nfile_output:\n  enabled: true\n  \
-                 filename: {}\n",
-                dir.join("events.txt").display()
-            ),
-        )
-        .unwrap();
-        let (code, _, stderr) = run_to_end(&[
-            "-c",
-            &c,
-            "-r",
-            &r,
+        setup.write_config(&format!(
+            "{yaml}stdout_output:\n  enabled: true\nfile_output:\n  enabled: true\n  \
+             filename: {}\n",
+            events.display()
+        ));
+        let (code, _, stderr) = run_to_end(&setup.args(&[
             "--pidfile",
             &p,
             "-o",
             "engine.kind=nodriver",
             "-o",
             "webserver.enabled=true",
-        ]);
+        ]));
         assert_eq!(code, Some(1), "{yaml:?}: {stderr}");
         assert!(stderr.contains(key), "{yaml:?} should name {key}: {stderr}");
         assert!(!stderr.contains("Loading rules"), "{stderr}");
         assert!(!stderr.contains("Starting internal webserver"), "{stderr}");
         assert!(!pidfile.exists(), "pid file written by a refused start");
-        assert!(!dir.join("events.txt").exists(), "an output opened");
+        assert!(!events.exists(), "an output opened");
     }
     // Rules that do not compile also stop the start before anything runs.
-    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
-    std::fs::write(&rules, "- rule: r\n  desc: d\n  condition: evt.type in (\n").unwrap();
-    let (code, _, stderr) = run_to_end(&[
-        "-c",
-        &c,
-        "-r",
-        &r,
-        "--pidfile",
-        &p,
-        "-o",
-        "engine.kind=nodriver",
-    ]);
+    setup.write_config("stdout_output:\n  enabled: true\n");
+    setup.write_rules(BROKEN_RULES);
+    let (code, _, stderr) =
+        run_to_end(&setup.args(&["--pidfile", &p, "-o", "engine.kind=nodriver"]));
     assert_eq!(code, Some(1), "{stderr}");
     assert!(!pidfile.exists());
 }
 
 #[test]
 fn dry_run_loads_everything_and_runs_nothing() {
-    let dir = common::temp_dir("daemon-dry");
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let cfg = dir.join("falco.yaml");
-    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
-    let pidfile = dir.join("falco.pid");
-    let (c, r, p) = (
-        cfg.display().to_string(),
-        rules.display().to_string(),
-        pidfile.display().to_string(),
-    );
-    let mut args = live_args(&c, &r);
-    args.extend(["--dry-run", "--pidfile", &p]);
+    let setup = Setup::new("daemon-dry", "stdout_output:\n  enabled: true\n");
+    let pidfile = setup.dir.join("falco.pid");
+    let args = setup.live_args(&["--dry-run", "--pidfile", &pidfile.display().to_string()]);
     let (code, stdout, stderr) = run_to_end(&args);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
-        stderr.contains(&format!("Loading rules from file {r}")),
+        stderr.contains(&format!(
+            "Loading rules from file {}",
+            setup.rules.display()
+        )),
         "{stderr}"
     );
-    assert!(stderr.contains(&format!("   {c}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("   {}", setup.cfg.display())),
+        "{stderr}"
+    );
     assert!(!stderr.contains("Starting internal webserver"), "{stderr}");
     assert!(!stderr.contains("Opening 'syscall' source"), "{stderr}");
     assert!(!stdout.contains("Events detected"), "{stdout}");
     assert!(!pidfile.exists());
 
     // A dry run is a check: broken rules fail it.
-    std::fs::write(&rules, "- rule: r\n  desc: d\n  condition: evt.type in (\n").unwrap();
+    setup.write_rules(BROKEN_RULES);
     let (code, _, stderr) = run_to_end(&args);
     assert_eq!(code, Some(1), "{stderr}");
 }
 
 #[test]
 fn pidfile_lives_as_long_as_the_daemon_and_sigint_or_duration_end_it() {
-    let dir = common::temp_dir("daemon-pid");
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let cfg = dir.join("falco.yaml");
-    std::fs::write(&cfg, "stdout_output:\n  enabled: true\n").unwrap();
-    let pidfile = dir.join("run/falco.pid");
+    let setup = Setup::new("daemon-pid", "stdout_output:\n  enabled: true\n");
+    let pidfile = setup.dir.join("run/falco.pid");
     std::fs::create_dir_all(pidfile.parent().unwrap()).unwrap();
-    let (c, r, p) = (
-        cfg.display().to_string(),
-        rules.display().to_string(),
-        pidfile.display().to_string(),
-    );
-    let mut args = live_args(&c, &r);
-    args.extend(["--pidfile", &p]);
-    let mut d = Daemon::start(&dir, &args);
+    let p = pidfile.display().to_string();
+    let mut d = setup.start(&setup.live_args(&["--pidfile", &p]));
     d.web_port();
     assert_eq!(
         std::fs::read_to_string(&pidfile).unwrap(),
@@ -615,9 +562,8 @@ fn pidfile_lives_as_long_as_the_daemon_and_sigint_or_duration_end_it() {
     assert!(!pidfile.exists(), "pid file left behind");
 
     // -M on a live source is wall-clock time.
-    args.extend(["-M", "1"]);
     let started = Instant::now();
-    let mut d = Daemon::start(&dir, &args);
+    let mut d = setup.start(&setup.live_args(&["--pidfile", &p, "-M", "1"]));
     assert_eq!(d.wait_exit(20).code(), Some(0), "{}", d.stderr());
     let took = started.elapsed();
     assert!(took >= Duration::from_secs(1), "stopped after {took:?}");
@@ -625,37 +571,31 @@ fn pidfile_lives_as_long_as_the_daemon_and_sigint_or_duration_end_it() {
     assert!(!pidfile.exists());
 }
 
+fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// falco.yaml with only a kept-alive program output running `program`, and a short
+/// output_timeout.
+fn program_output_yaml(program: &str, extra: &str) -> String {
+    format!(
+        "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
+         output_timeout: 300\n{extra}program_output:\n  enabled: true\n  keep_alive: true\n  \
+         program: {program}\n"
+    )
+}
+
 #[test]
 fn a_program_that_stops_reading_costs_counted_drops_not_a_hang() {
-    let dir = common::temp_dir("daemon-wedge");
-    let capture = common::big_capture(&dir, 100_000);
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
-    let child_pid = dir.join("program.pid");
-    let cfg = dir.join("falco.yaml");
+    let setup = Setup::new("daemon-wedge", "");
+    let child_pid = setup.dir.join("program.pid");
     // The program never reads its stdin: once the pipe is full every write blocks.
-    std::fs::write(
-        &cfg,
-        format!(
-            "json_output: true\nstdout_output:\n  enabled: false\noutputs_queue:\n  capacity: 10\n\
-             output_timeout: 300\nprogram_output:\n  enabled: true\n  keep_alive: true\n  \
-             program: echo $$ > {}; exec sleep 1000\n",
-            child_pid.display()
-        ),
-    )
-    .unwrap();
-    let args: Vec<String> = vec![
-        "-c".into(),
-        cfg.display().to_string(),
-        "-r".into(),
-        rules.display().to_string(),
-        "-o".into(),
-        "engine.kind=replay".into(),
-        "-o".into(),
-        format!("engine.replay.capture_file={}", capture.display()),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut d = Daemon::start(&dir, &args);
+    setup.write_config(&program_output_yaml(
+        &format!("echo $$ > {}; exec sleep 1000", child_pid.display()),
+        "outputs_queue:\n  capacity: 10\n",
+    ));
+    let capture = common::big_capture(&setup.dir, 100_000);
+    let mut d = setup.start(&setup.replay_args(&capture));
     let status = d.wait_exit(60);
     assert_eq!(status.code(), Some(0), "{}", d.stderr());
     let pid = read_pid(&child_pid).expect("the program wrote its pid");
@@ -675,73 +615,46 @@ fn a_program_that_stops_reading_costs_counted_drops_not_a_hang() {
     assert!(events_detected(&d.stdout()) > 1000);
 }
 
-/// Whether `pid` is still a live process (a zombie waiting for its reaper counts as gone).
-fn process_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
 #[test]
 fn a_program_that_stops_reading_turns_healthz_503_and_is_killed_at_exit() {
-    let dir = common::temp_dir("daemon-wedged-health");
-    let rules = dir.join("rules.yaml");
-    std::fs::write(&rules, RULES).unwrap();
+    let setup = Setup::new("daemon-wedged-health", "");
     // The reader shrinks its pipe to one page, so a few alerts fill it, and never reads. `sh -c`
     // runs it in the background on its own stdin (fd 3: a background job's fd 0 is /dev/null)
     // and waits: killing only the shell would leave it running.
-    let reader = dir.join("reader.py");
+    let reader = setup.dir.join("reader.py");
     std::fs::write(
         &reader,
         "import fcntl, time\nfcntl.fcntl(0, 1031, 4096)  # F_SETPIPE_SZ\ntime.sleep(1000)\n",
     )
     .unwrap();
-    let (sh_pid, reader_pid) = (dir.join("sh.pid"), dir.join("reader.pid"));
-    let cfg = dir.join("falco.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "watch_config_files: false\njson_output: true\nstdout_output:\n  enabled: false\n\
-             output_timeout: 300\nprogram_output:\n  enabled: true\n  keep_alive: true\n  \
-             program: echo $$ > {}; exec 3<&0; python3 {} <&3 & echo $! > {}; wait\n",
+    let (sh_pid, reader_pid) = (setup.dir.join("sh.pid"), setup.dir.join("reader.pid"));
+    setup.write_config(&program_output_yaml(
+        &format!(
+            "echo $$ > {}; exec 3<&0; python3 {} <&3 & echo $! > {}; wait",
             sh_pid.display(),
             reader.display(),
             reader_pid.display()
         ),
-    )
-    .unwrap();
-    let (c, r) = (cfg.display().to_string(), rules.display().to_string());
-    let mut d = Daemon::start(&dir, &live_args(&c, &r));
-    let healthz = format!("http://127.0.0.1:{}/healthz", d.web_port());
-    assert!(
-        common::wait_for(10, || curl("GET", &healthz).0 == 200),
-        "never healthy: {:?}",
-        curl("GET", &healthz)
-    );
+        "",
+    ));
+    let (mut d, base) = setup.start_live(&[]);
+    let healthz = format!("{base}/healthz");
 
     // Every refused reload raises an internal alert for the program; soon its pipe is full.
-    std::fs::write(&rules, "- rule: Broken\n  condition: evt.type in (\n").unwrap();
+    setup.write_rules(BROKEN_RULES);
     let deadline = Instant::now() + Duration::from_secs(30);
-    let (code, body) = loop {
+    let reply = loop {
         d.signal(libc::SIGHUP);
         std::thread::sleep(Duration::from_millis(50));
-        let reply = curl("GET", &healthz);
-        if reply.0 != 200 || Instant::now() > deadline {
+        let reply = curl(&[&healthz]);
+        if reply.status != 200 || Instant::now() > deadline {
             break reply;
         }
     };
-    assert_eq!(code, 503, "{body}\nstderr:\n{}", d.stderr());
-    let reason: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(reason["status"], "error");
-    let reason = reason["reason"].as_str().unwrap();
+    assert_eq!(reply.status, 503, "{}\nstderr:\n{}", reply.body, d.stderr());
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["status"], "error");
+    let reason = body["reason"].as_str().unwrap();
     assert!(
         reason.starts_with("\"program\" output blocked for ") && reason.contains("300 ms"),
         "{reason}"
@@ -754,8 +667,7 @@ fn a_program_that_stops_reading_turns_healthz_503_and_is_killed_at_exit() {
     // The shutdown gives up on the program after output_timeout + 2 s and kills its group.
     let (shell, child) = (read_pid(&sh_pid).unwrap(), read_pid(&reader_pid).unwrap());
     assert!(process_alive(shell) && process_alive(child));
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(20).code(), Some(0), "{}", d.stderr());
+    d.terminate(20);
     d.wait_stderr("killed the program output's process group", 1);
     assert!(
         common::wait_for(5, || !process_alive(shell) && !process_alive(child)),

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use falco::config::HttpOutputConfig;
+use falco::config::{Config, HttpOutputConfig};
 use falco::outputs::{Alert, ChannelKind, OutputStats, Outputs, OutputsSettings};
 use falco::priority::Priority;
 
@@ -154,22 +154,13 @@ fn make_tls(dir: &Path) -> Tls {
     }
 }
 
+/// `http_output` for `url` as falco.yaml gives it (through the real parser, so Falco's defaults),
+/// with no CA path and connection reuse on.
 fn http_config(url: String) -> HttpOutputConfig {
-    HttpOutputConfig {
-        enabled: true,
-        url,
-        user_agent: "falcosecurity/falco".into(),
-        insecure: false,
-        ca_cert: String::new(),
-        ca_bundle: String::new(),
-        ca_path: String::new(),
-        mtls: false,
-        client_cert: String::new(),
-        client_key: String::new(),
-        echo: false,
-        compress_uploads: false,
-        keep_alive: true,
-    }
+    let yaml = format!(
+        "http_output:\n  enabled: true\n  url: '{url}'\n  ca_path: ''\n  keep_alive: true\n"
+    );
+    Config::from_yaml_str(&yaml, &[]).unwrap().http_output
 }
 
 fn start(
@@ -179,15 +170,11 @@ fn start(
     timeout_ms: u64,
 ) -> Outputs {
     let settings = OutputsSettings {
-        queue_capacity: 0,
         output_timeout: Duration::from_millis(timeout_ms),
         json_output: json,
         buffered: true,
-        stdout: false,
-        syslog: false,
-        file: None,
-        program: None,
         http: Some(http),
+        ..OutputsSettings::default()
     };
     Outputs::start(&settings, Some(rt.handle())).unwrap()
 }
@@ -333,15 +320,11 @@ fn https_trust_options_and_mtls() {
     // A missing client key is a setup error naming the file, not a crash.
     cfg.client_key = tls.dir.join("missing.key").display().to_string();
     let settings = OutputsSettings {
-        queue_capacity: 0,
         output_timeout: Duration::from_secs(1),
         json_output: true,
         buffered: true,
-        stdout: false,
-        syslog: false,
-        file: None,
-        program: None,
         http: Some(cfg),
+        ..OutputsSettings::default()
     };
     let e = Outputs::start(&settings, Some(rt.handle()))
         .err()

@@ -31,15 +31,9 @@ impl Channel for Collect {
 fn collecting_outputs(json: bool) -> (Outputs, Arc<Mutex<Vec<String>>>) {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let settings = OutputsSettings {
-        queue_capacity: 0,
-        output_timeout: Duration::from_secs(2),
         json_output: json,
         buffered: true,
-        stdout: false,
-        syslog: false,
-        file: None,
-        program: None,
-        http: None,
+        ..OutputsSettings::default()
     };
     let channels: Vec<(ChannelKind, Box<dyn Channel>)> =
         vec![(ChannelKind::Stdout, Box::new(Collect(lines.clone())))];

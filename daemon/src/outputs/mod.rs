@@ -97,6 +97,23 @@ pub struct OutputsSettings {
     pub http: Option<crate::config::HttpOutputConfig>,
 }
 
+/// Falco's defaults: no channel, an unbounded queue, `output_timeout` 2 s, text, unbuffered.
+impl Default for OutputsSettings {
+    fn default() -> Self {
+        OutputsSettings {
+            queue_capacity: 0,
+            output_timeout: Duration::from_millis(2000),
+            json_output: false,
+            buffered: false,
+            stdout: false,
+            syslog: false,
+            file: None,
+            program: None,
+            http: None,
+        }
+    }
+}
+
 impl OutputsSettings {
     pub fn from_config(cfg: &Config, unbuffered_flag: bool) -> Self {
         OutputsSettings {

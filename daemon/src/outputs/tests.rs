@@ -12,15 +12,8 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 fn settings() -> OutputsSettings {
     OutputsSettings {
-        queue_capacity: 0,
-        output_timeout: Duration::from_millis(2000),
-        json_output: false,
         buffered: true,
-        stdout: false,
-        syslog: false,
-        file: None,
-        program: None,
-        http: None,
+        ..OutputsSettings::default()
     }
 }
 
@@ -501,21 +494,12 @@ fn reconfigure_switches_channels_behind_the_same_queue() {
     }
     // A broken new configuration is refused and the running channels stay.
     let mut bad = file_settings(&b, true, true);
-    bad.http = Some(crate::config::HttpOutputConfig {
-        enabled: true,
-        url: "not a url".into(),
-        user_agent: String::new(),
-        insecure: false,
-        ca_cert: String::new(),
-        ca_bundle: String::new(),
-        ca_path: String::new(),
-        mtls: false,
-        client_cert: String::new(),
-        client_key: String::new(),
-        echo: false,
-        compress_uploads: false,
-        keep_alive: true,
-    });
+    let yaml = "http_output:\n  enabled: true\n  url: 'not a url'\n";
+    bad.http = Some(
+        crate::config::Config::from_yaml_str(yaml, &[])
+            .unwrap()
+            .http_output,
+    );
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -539,16 +523,9 @@ fn reconfigure_switches_channels_behind_the_same_queue() {
     assert_eq!(OutputStats::get(&stats.delivered, ChannelKind::File), 150);
 }
 
-/// Whether `pid` is still a live process (a zombie waiting for its reaper counts as gone).
-fn process_alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
-}
+#[path = "../../tests/support/process.rs"]
+mod process;
+use process::process_alive;
 
 #[test]
 fn a_given_up_program_is_killed_with_everything_sh_started() {
@@ -594,4 +571,13 @@ fn a_given_up_program_is_killed_with_everything_sh_started() {
         );
         assert!(stats.queue_drops.load(Ordering::Relaxed) > 0);
     }
+}
+
+#[test]
+fn default_settings_are_those_of_an_empty_falco_yaml() {
+    let empty = crate::config::Config::from_yaml_str("", &[]).unwrap();
+    assert_eq!(
+        format!("{:?}", OutputsSettings::default()),
+        format!("{:?}", OutputsSettings::from_config(&empty, false))
+    );
 }

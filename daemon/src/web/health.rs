@@ -391,13 +391,8 @@ mod tests {
         OutputsSettings {
             queue_capacity: 16,
             output_timeout: Duration::from_millis(timeout_ms),
-            json_output: false,
             buffered: true,
-            stdout: false,
-            syslog: false,
-            file: None,
-            program: None,
-            http: None,
+            ..OutputsSettings::default()
         }
     }
 

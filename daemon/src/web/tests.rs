@@ -4,6 +4,10 @@ use super::*;
 use crate::outputs::{Alert, Outputs, OutputsSettings};
 use std::process::{Command, Stdio};
 
+#[path = "../../tests/support/http_client.rs"]
+mod http_client;
+use http_client::{curl, promtool};
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("falco-web-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -23,42 +27,8 @@ fn settings(metrics: bool) -> WebSettings {
 
 fn no_outputs() -> OutputsSettings {
     OutputsSettings {
-        queue_capacity: 0,
-        output_timeout: Duration::from_secs(2),
-        json_output: false,
         buffered: true,
-        stdout: false,
-        syslog: false,
-        file: None,
-        program: None,
-        http: None,
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: String,
-}
-
-/// `curl` with `args`, returning status, headers (lower-cased) and body.
-fn curl(args: &[&str]) -> Reply {
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "-D", "-", "-o", "/dev/stdout"])
-        .args(args)
-        .output()
-        .expect("curl must be installed (scripts/setup.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Reply {
-        status,
-        headers: head.to_ascii_lowercase(),
-        body: body.to_string(),
+        ..OutputsSettings::default()
     }
 }
 
@@ -73,24 +43,6 @@ fn healthy() -> (Arc<Health>, Outputs) {
     let out = Outputs::start(&no_outputs(), None).unwrap();
     h.set_outputs(out.stats(), Duration::from_secs(2));
     (h, out)
-}
-
-fn promtool(text: &str) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool must be installed (Debian prometheus package, scripts/setup.sh)");
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let msg = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), msg)
 }
 
 #[test]

@@ -4,6 +4,11 @@
 
 #![allow(dead_code)]
 
+#[path = "../support/http_client.rs"]
+pub mod http_client;
+#[path = "../support/process.rs"]
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
