@@ -60,7 +60,6 @@ pub fn without_ignored_syscalls(ids: &[u16], all_events: bool) -> Vec<u16> {
 /// A capture file being replayed.
 pub struct Replay {
     reader: Reader,
-    buf: Vec<u8>,
     path: PathBuf,
 }
 
@@ -80,7 +79,6 @@ impl EventSource {
         Ok((
             EventSource::Replay(Box::new(Replay {
                 reader,
-                buf: Vec::with_capacity(64 * 1024),
                 path: path.to_path_buf(),
             })),
             state,
@@ -183,17 +181,18 @@ impl EventSource {
     pub fn next<'s>(&'s mut self, state: &mut State) -> Result<Next<'s>, SourceError> {
         match self {
             EventSource::Replay(r) => {
-                let Some(meta) = r.reader.read_into(&mut r.buf)? else {
+                let Some(meta) = r.reader.advance()? else {
                     return Ok(Next::End);
                 };
                 if meta.new_section {
                     state.load_tables(&r.reader);
                 }
-                let offset = r.reader.offset();
-                let event = Event::parse(&r.buf).map_err(|e| SourceError::Record {
+                // From here on the event borrows the reader for the rest of `'s`.
+                let r: &'s Replay = r;
+                let event = r.reader.current().ok_or_else(|| SourceError::Record {
                     path: r.path.display().to_string(),
-                    offset,
-                    message: e.to_string(),
+                    offset: r.reader.offset(),
+                    message: "the reader returned no event after advancing".to_string(),
                 })?;
                 Ok(Next::Event {
                     event,

@@ -32,6 +32,17 @@ pub enum DecodeError {
     ParamOverrun { index: u32, plen: u32, len: u32 },
 }
 
+/// The header fields of a validated event (see [`Event::header`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EventHeader {
+    ts: u64,
+    tid: i64,
+    etype: u16,
+    nparams: u32,
+    lensize: u8,
+    len: u32,
+}
+
 /// A validated event record in the v2 layout, borrowed from a reader's buffer.
 #[derive(Clone, Copy, Debug)]
 pub struct Event<'a> {
@@ -108,6 +119,43 @@ impl<'a> Event<'a> {
             nparams,
             lensize,
         })
+    }
+
+    /// What validation learned about these bytes: with the same bytes,
+    /// [`Event::from_validated`] rebuilds this view without validating again.
+    pub fn header(&self) -> EventHeader {
+        EventHeader {
+            ts: self.ts,
+            tid: self.tid,
+            etype: self.etype,
+            nparams: self.nparams,
+            lensize: self.lensize,
+            len: self.raw.len() as u32,
+        }
+    }
+
+    /// The view [`Event::parse`] returned for `raw`, from its [`Event::header`]. `raw` must
+    /// be the bytes the header was taken from (a reader keeps the two together); if it is
+    /// shorter the event is cut to an empty record rather than read out of bounds.
+    pub(crate) fn from_validated(raw: &'a [u8], h: EventHeader) -> Event<'a> {
+        match raw.get(..h.len as usize) {
+            Some(raw) => Event {
+                raw,
+                ts: h.ts,
+                tid: h.tid,
+                etype: h.etype,
+                nparams: h.nparams,
+                lensize: h.lensize,
+            },
+            None => Event {
+                raw: &[],
+                ts: h.ts,
+                tid: h.tid,
+                etype: h.etype,
+                nparams: 0,
+                lensize: h.lensize,
+            },
+        }
     }
 
     /// The record bytes (exactly `len` long).

@@ -3,7 +3,7 @@
 //! `in` lists as hash sets, `pmatch` as a prefix tree, regexes compiled, and the set of event
 //! types the filter can match computed the way libsinsp does.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 use std::net::IpAddr;
 
 use crate::event::table;
@@ -646,7 +646,7 @@ impl Cx<'_> {
                 RhsMatcher::FloatSet(out)
             }
             Comparison::Numeric => {
-                let mut out = HashSet::with_capacity(items.len());
+                let mut out = FxHashSet::with_capacity_and_hasher(items.len(), Default::default());
                 for v in items {
                     out.insert(parse_int(&v.text, lhs.ty).map_err(|w| self.bad_value(v, lhs, w))?);
                 }
@@ -662,7 +662,7 @@ impl Cx<'_> {
                 RhsMatcher::BoolSet(out)
             }
             Comparison::Ip => {
-                let mut out = HashSet::with_capacity(items.len());
+                let mut out = FxHashSet::with_capacity_and_hasher(items.len(), Default::default());
                 for v in items {
                     out.insert(
                         parse_ip(&v.text)

@@ -2,8 +2,8 @@
 //! into per-thread scratch buffers reused across events, so matching allocates nothing in
 //! steady state.
 
+use rustc_hash::FxHashSet;
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::io::Write;
 use std::net::IpAddr;
 
@@ -66,15 +66,15 @@ pub(crate) enum RhsMatcher {
         text: Box<[u8]>,
         num: Option<i128>,
     },
-    StrSet(HashSet<Box<[u8]>>),
-    NumSet(HashSet<i128>),
+    StrSet(FxHashSet<Box<[u8]>>),
+    NumSet(FxHashSet<i128>),
     FloatSet(Vec<f64>),
     BoolSet([bool; 2]),
-    IpSet(HashSet<IpAddr>),
+    IpSet(FxHashSet<IpAddr>),
     NetList(Vec<IpNet>),
     DynSet {
-        strs: HashSet<Box<[u8]>>,
-        nums: HashSet<i128>,
+        strs: FxHashSet<Box<[u8]>>,
+        nums: FxHashSet<i128>,
     },
     Pmatch(Box<PrefixSet>),
     Field(Box<FieldOperand>),

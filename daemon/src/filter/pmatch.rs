@@ -2,7 +2,7 @@
 //! prefix of this path, component-wise?" (`/var/run` matches `/var/run/docker.sock`, not
 //! `/var/runner`). Components containing `*`, `?` or `[` are glob patterns, as in libsinsp.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::glob::fnmatch;
 
@@ -14,7 +14,7 @@ pub struct PrefixSet {
 
 #[derive(Clone, Debug, Default)]
 struct Node {
-    dirs: HashMap<Box<[u8]>, Entry>,
+    dirs: FxHashMap<Box<[u8]>, Entry>,
     globs: Vec<(Box<[u8]>, Entry)>,
 }
 

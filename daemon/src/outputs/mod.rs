@@ -436,6 +436,8 @@ impl Outputs {
             std::thread::sleep(Duration::from_millis(20));
         }
         if let Some(w) = self.watchdog.take() {
+            // Wake it from its nap: the worker is gone, so it exits at once.
+            w.thread().unpark();
             let _ = w.join();
         }
     }
@@ -575,7 +577,8 @@ fn watchdog_loop(shared: Arc<Shared>) {
     let mut reported_since = 0u64;
     while stats.worker_alive.load(Ordering::Relaxed) {
         let limit_ms = shared.limit_ms.load(Ordering::Relaxed);
-        std::thread::sleep(Duration::from_millis((limit_ms / 4).clamp(10, 250)));
+        // Parked rather than asleep, so a shutdown does not wait out the interval.
+        std::thread::park_timeout(Duration::from_millis((limit_ms / 4).clamp(10, 250)));
         if let Some((kind, _)) = stats.wedged(limit_ms) {
             let since = stats.busy_since_ms.load(Ordering::Acquire);
             if since != reported_since {

@@ -9,9 +9,10 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use crate::event::{self, table, Event, HEADER_LEN, HEADER_V1_LEN};
+use crate::event::{self, table, Event, EventHeader, HEADER_LEN, HEADER_V1_LEN};
 
 /// Block type ids (hex, as in libscap).
 mod block {
@@ -52,9 +53,9 @@ const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// Largest block the reader accepts (metadata blocks of very large hosts fit; a corrupt
 /// length beyond this is an error rather than an allocation).
 const MAX_BLOCK_LEN: u32 = 512 << 20;
-/// Largest block body read into a buffer sized up front (event blocks are far smaller);
-/// longer bodies grow only as their bytes arrive.
-const BODY_PREALLOC_MAX: usize = 1 << 20;
+/// Size of the read buffer (and of each read from the input). Blocks are parsed in place in
+/// it; a longer block grows it only as its bytes arrive.
+const READ_CHUNK: usize = 1 << 18;
 /// Largest non-large event block body (libscap's READER_BUF_SIZE).
 const MAX_EVENT_BLOCK_BODY: u32 = 65536;
 /// EVF flag: the event only updates state and must not reach rules or outputs.
@@ -281,13 +282,23 @@ pub struct ReaderStats {
 
 /// Streaming reader of one capture file.
 pub struct Reader {
-    input: Box<dyn BufRead + Send>,
+    input: Box<dyn Read + Send>,
     path: String,
+    /// Uncompressed offset of `buf[pos]`: the bytes consumed so far.
     offset: u64,
-    block: Vec<u8>,
+    /// Read buffer: `buf[pos..filled]` is read but not yet consumed.
+    buf: Vec<u8>,
+    pos: usize,
+    filled: usize,
+    /// Body (without header and trailer) of the last block, in `buf`; valid until the next
+    /// read.
+    body: Range<usize>,
     block_type: u32,
     block_offset: u64,
     pending_event_block: bool,
+    /// Where the current event's bytes are: in `buf` (v2 blocks, no copy) or in `event`
+    /// (v1 blocks upgraded to the v2 layout).
+    current: Option<(EventBytes, EventHeader)>,
     event: Vec<u8>,
     cpu: u16,
     flags: u32,
@@ -305,6 +316,12 @@ pub struct Reader {
 enum BlockRead {
     Eof,
     Block,
+}
+
+#[derive(Clone, Debug)]
+enum EventBytes {
+    InBuffer(Range<usize>),
+    Upgraded,
 }
 
 struct Cursor<'a> {
@@ -390,11 +407,9 @@ impl Reader {
             path: name.clone(),
             source: e,
         })?;
-        let input: Box<dyn BufRead + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
-            Box::new(BufReader::with_capacity(
-                1 << 16,
-                flate2::bufread::MultiGzDecoder::new(buf),
-            ))
+        // The reader buffers by itself: a plain file is read straight into its buffer.
+        let input: Box<dyn Read + Send> = if magic.starts_with(&[0x1f, 0x8b]) {
+            Box::new(flate2::bufread::MultiGzDecoder::new(buf))
         } else {
             Box::new(buf)
         };
@@ -415,10 +430,14 @@ impl Reader {
             input: Box::new(std::io::empty()),
             path: name,
             offset: 0,
-            block: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
+            filled: 0,
+            body: 0..0,
             block_type: 0,
             block_offset: 0,
             pending_event_block: false,
+            current: None,
             event: Vec::new(),
             cpu: 0,
             flags: 0,
@@ -435,16 +454,20 @@ impl Reader {
     }
 
     /// Reads a capture from any byte stream (already decompressed); `name` is used in errors.
-    pub fn from_reader(input: Box<dyn BufRead + Send>, name: String) -> Result<Reader, ScapError> {
+    pub fn from_reader(input: Box<dyn Read + Send>, name: String) -> Result<Reader, ScapError> {
         let mut r = Reader {
             input,
             path: name,
             offset: 0,
-            block: Vec::new(),
+            buf: vec![0; READ_CHUNK],
+            pos: 0,
+            filled: 0,
+            body: 0..0,
             block_type: 0,
             block_offset: 0,
             pending_event_block: false,
-            event: Vec::with_capacity(1 << 16),
+            current: None,
+            event: Vec::new(),
             cpu: 0,
             flags: 0,
             new_section: false,
@@ -483,77 +506,66 @@ impl Reader {
         }
     }
 
-    /// Reads `n` bytes or fails with "truncated"; returns Ok(false) on a clean EOF at 0 bytes
-    /// when `eof_ok`.
-    fn read_exact_at(
-        &mut self,
-        buf: &mut [u8],
-        eof_ok: bool,
-        what: &str,
-    ) -> Result<bool, ScapError> {
-        let mut got = 0;
-        while got < buf.len() {
-            match self.input.read(&mut buf[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(self.err(
-                        self.offset + got as u64,
-                        &format!("read error (corrupt compressed data?): {e}"),
-                    ))
-                }
+    /// Makes `n` unconsumed bytes available in `buf[pos..]` if the input has them; returns
+    /// how many are available (fewer than `n` only at the end of the input). The buffer grows
+    /// only when it is full of unconsumed data, to at most twice what it holds: memory
+    /// follows the bytes actually present, not a length read from the file.
+    fn fill(&mut self, n: usize) -> io::Result<usize> {
+        if self.filled - self.pos >= n {
+            return Ok(n);
+        }
+        self.buf.copy_within(self.pos..self.filled, 0);
+        self.filled -= self.pos;
+        self.pos = 0;
+        if self.buf.len() > 4 * READ_CHUNK && n <= READ_CHUNK && self.filled <= READ_CHUNK {
+            // A huge metadata block is behind us: give its memory back.
+            self.buf.truncate(READ_CHUNK);
+            self.buf.shrink_to_fit();
+        }
+        while self.filled < n {
+            if self.filled == self.buf.len() {
+                let len = self.buf.len();
+                let grown = (2 * len).max(READ_CHUNK).min(n.max(READ_CHUNK));
+                self.buf.resize(grown, 0);
             }
-        }
-        if got == 0 && eof_ok {
-            return Ok(false);
-        }
-        if got < buf.len() {
-            return Err(self.err(
-                self.offset + got as u64,
-                &format!(
-                    "truncated file: {what} needs {} bytes, only {got} present",
-                    buf.len()
-                ),
-            ));
-        }
-        self.offset += got as u64;
-        Ok(true)
-    }
-
-    /// Reads the next block into `self.block` (body without header and trailer).
-    /// Reads up to `len` bytes of block body into `self.block`; returns how many arrived.
-    fn read_body(&mut self, len: usize) -> std::io::Result<usize> {
-        self.block.clear();
-        if len > BODY_PREALLOC_MAX {
-            // Grow only as bytes actually arrive: a corrupt length cannot force a big
-            // allocation.
-            return (&mut self.input)
-                .take(len as u64)
-                .read_to_end(&mut self.block);
-        }
-        // Common case (event blocks): one bounded buffer, reused across blocks.
-        self.block.resize(len, 0);
-        let mut got = 0;
-        while got < len {
-            match self.input.read(&mut self.block[got..]) {
+            match self.input.read(&mut self.buf[self.filled..]) {
                 Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Ok(k) => self.filled += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        self.block.truncate(got);
-        Ok(got)
+        Ok((self.filled - self.pos).min(n))
     }
 
+    fn fill_or_err(&mut self, n: usize) -> Result<usize, ScapError> {
+        self.fill(n).map_err(|e| {
+            self.err(
+                self.offset + (self.filled - self.pos) as u64,
+                &format!("read error (corrupt compressed data?): {e}"),
+            )
+        })
+    }
+
+    fn buf_u32(&self, at: usize) -> u32 {
+        let b = &self.buf[self.pos + at..self.pos + at + 4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// Reads the next block; its body is `buf[body]` until the next read.
     fn read_block(&mut self) -> Result<BlockRead, ScapError> {
         let start = self.offset;
-        let mut hdr = [0u8; 8];
-        if !self.read_exact_at(&mut hdr, true, "block header")? {
+        let got = self.fill_or_err(8)?;
+        if got == 0 {
             return Ok(BlockRead::Eof);
         }
-        let btype = u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        if got < 8 {
+            return Err(self.err(
+                start + got as u64,
+                &format!("truncated file: block header needs 8 bytes, only {got} present"),
+            ));
+        }
+        let btype = self.buf_u32(0);
         if start == 0 && btype != block::SHB {
             return Err(self.err(
                 0,
@@ -563,7 +575,7 @@ impl Reader {
                 ),
             ));
         }
-        let total = u32::from_le_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]);
+        let total = self.buf_u32(4);
         if total < 12 {
             return Err(self.err(
                 start + 4,
@@ -578,29 +590,39 @@ impl Reader {
                 ),
             ));
         }
-        let body_len = total as usize - 12;
-        let got = self.read_body(body_len).map_err(|e| {
-            self.err(
-                self.offset,
-                &format!("read error (corrupt compressed data?): {e}"),
-            )
-        })?;
-        if got < body_len {
+        let total = total as usize;
+        let body_len = total - 12;
+        let got = self.fill_or_err(total)?;
+        if got < 8 + body_len {
             return Err(self.err(
-                self.offset + got as u64,
-                &format!("truncated file: block {btype:#x} declares {body_len} body bytes, only {got} present"),
+                start + got as u64,
+                &format!(
+                    "truncated file: block {btype:#x} declares {body_len} body bytes, only {} present",
+                    got - 8
+                ),
             ));
         }
-        self.offset += body_len as u64;
-        let mut trailer = [0u8; 4];
-        self.read_exact_at(&mut trailer, false, "block trailer")?;
-        let t = u32::from_le_bytes(trailer);
-        if t != total {
+        if got < total {
             return Err(self.err(
-                self.offset - 4,
-                &format!("block {btype:#x}: trailer length {t} differs from header length {total}"),
+                start + got as u64,
+                &format!(
+                    "truncated file: block trailer needs 4 bytes, only {} present",
+                    got - 8 - body_len
+                ),
             ));
         }
+        let trailer = self.buf_u32(total - 4);
+        if trailer as usize != total {
+            return Err(self.err(
+                start + total as u64 - 4,
+                &format!(
+                    "block {btype:#x}: trailer length {trailer} differs from header length {total}"
+                ),
+            ));
+        }
+        self.body = self.pos + 8..self.pos + 8 + body_len;
+        self.pos += total;
+        self.offset += total as u64;
         self.block_type = btype;
         self.block_offset = start + 8;
         Ok(BlockRead::Block)
@@ -623,7 +645,7 @@ impl Reader {
     fn read_section(&mut self) -> Result<(), ScapError> {
         let base = self.block_offset;
         {
-            let mut c = Cursor::new(&self.block, base);
+            let mut c = Cursor::new(&self.buf[self.body.clone()], base);
             let r: Result<(u32, u16, u16), String> = (|| {
                 Ok((
                     c.u32("byte order magic")?,
@@ -661,9 +683,9 @@ impl Reader {
                 return Ok(());
             }
             let base = self.block_offset;
-            let block = std::mem::take(&mut self.block);
-            let res = self.parse_metadata(self.block_type, &block, base);
-            self.block = block;
+            let buf = std::mem::take(&mut self.buf);
+            let res = self.parse_metadata(self.block_type, &buf[self.body.clone()], base);
+            self.buf = buf;
             res.map_err(|(off, m)| self.err(off, &m))?;
         }
     }
@@ -869,25 +891,12 @@ impl Reader {
         self.offset
     }
 
-    /// Moves the next event record into `buf` (buffers are swapped, nothing is copied) and
-    /// returns its metadata; `Ok(None)` at the end of the file. Unlike [`Reader::next_event`]
-    /// the reader stays usable (e.g. for its tables after a new section) while the caller
-    /// holds the event: parse it with [`Event::parse`] (it is already validated).
-    pub fn read_into(&mut self, buf: &mut Vec<u8>) -> Result<Option<EventMeta>, ScapError> {
-        if self.next_event()?.is_none() {
-            return Ok(None);
-        }
-        std::mem::swap(&mut self.event, buf);
-        Ok(Some(EventMeta {
-            cpu: self.cpu,
-            flags: self.flags,
-            new_section: self.take_new_section(),
-        }))
-    }
-
-    /// The next event, `Ok(None)` at the end of the file. Unknown event types are skipped
-    /// (counted in `stats`).
-    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ScapError> {
+    /// Moves to the next event and returns its metadata; `Ok(None)` at the end of the file.
+    /// Unknown event types are skipped (counted in `stats`). The event itself is
+    /// [`Reader::current`]: a shared borrow, so the caller can read the reader's tables (after
+    /// a new section) while holding it.
+    pub fn advance(&mut self) -> Result<Option<EventMeta>, ScapError> {
+        self.current = None;
         loop {
             if !self.pending_event_block {
                 match self.read_block()? {
@@ -910,44 +919,67 @@ impl Reader {
                 }
             }
             self.pending_event_block = false;
-            if self.decode_event_block()? {
+            if let Some(current) = self.decode_event_block()? {
+                self.current = Some(current);
                 self.stats.events += 1;
-                // Validated by decode_event_block.
-                return Event::parse(&self.event)
-                    .map(Some)
-                    .map_err(|e| self.err(self.block_offset, &e.to_string()));
+                return Ok(Some(EventMeta {
+                    cpu: self.cpu,
+                    flags: self.flags,
+                    new_section: self.take_new_section(),
+                }));
             }
         }
     }
 
-    /// Converts the event block in `self.block` into a v2 record in `self.event`.
-    /// Returns false if the event is to be skipped.
-    fn decode_event_block(&mut self) -> Result<bool, ScapError> {
+    /// The event [`Reader::advance`] moved to (`None` before the first one and at the end).
+    pub fn current(&self) -> Option<Event<'_>> {
+        let (bytes, header) = self.current.as_ref()?;
+        let raw = match bytes {
+            EventBytes::InBuffer(range) => self.buf.get(range.clone())?,
+            EventBytes::Upgraded => &self.event,
+        };
+        Some(Event::from_validated(raw, *header))
+    }
+
+    /// The next event, `Ok(None)` at the end of the file: [`Reader::advance`] then
+    /// [`Reader::current`].
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ScapError> {
+        Ok(match self.advance()? {
+            Some(_) => self.current(),
+            None => None,
+        })
+    }
+
+    /// Validates the event block in `buf[body]`: a v2 record is used where it lies, a v1
+    /// record is upgraded to the v2 layout in `self.event`. `Ok(None)`: skip the event.
+    fn decode_event_block(&mut self) -> Result<Option<(EventBytes, EventHeader)>, ScapError> {
         let t = self.block_type;
         let base = self.block_offset;
+        let body = self.body.clone();
+        let block = &self.buf[body.clone()];
         let large = matches!(t, block::EV_V2_LARGE | block::EVF_V2_LARGE);
-        if !large && self.block.len() > MAX_EVENT_BLOCK_BODY as usize {
+        if !large && block.len() > MAX_EVENT_BLOCK_BODY as usize {
             return Err(self.err(
                 base,
                 &format!(
                     "event block of {} bytes exceeds the 64 KiB limit",
-                    self.block.len()
+                    block.len()
                 ),
             ));
         }
         let has_flags = matches!(t, block::EVF | block::EVF_V2 | block::EVF_V2_LARGE);
         let v2 = !matches!(t, block::EV | block::EV_INT | block::EVF);
         let pos = 2 + if has_flags { 4 } else { 0 };
-        if self.block.len() < pos {
+        if block.len() < pos {
             return Err(self.err(base, "event block too short for its cpu id"));
         }
-        self.cpu = u16::from_le_bytes([self.block[0], self.block[1]]);
+        self.cpu = u16::from_le_bytes([block[0], block[1]]);
         self.flags = if has_flags {
-            u32::from_le_bytes([self.block[2], self.block[3], self.block[4], self.block[5]])
+            u32::from_le_bytes([block[2], block[3], block[4], block[5]])
         } else {
             0
         };
-        let ev = &self.block[pos..];
+        let ev = &block[pos..];
         let hdr = if v2 { HEADER_LEN } else { HEADER_V1_LEN };
         if ev.len() < hdr {
             return Err(self.err(
@@ -960,16 +992,17 @@ impl Reader {
         let info = table::info(etype);
         if info.is_none() {
             self.stats.skipped_unknown_event_types += 1;
-            return Ok(false);
+            return Ok(None);
         }
         if v2 {
-            self.event.clear();
             let end = len.min(ev.len());
-            self.event.extend_from_slice(&ev[..end]);
-            if let Err(e) = Event::parse(&self.event) {
-                return Err(self.err(base + pos as u64, &format!("event type {etype}: {e}")));
-            }
-            return Ok(true);
+            return match Event::parse(&ev[..end]) {
+                Ok(e) => {
+                    let start = body.start + pos;
+                    Ok(Some((EventBytes::InBuffer(start..start + end), e.header())))
+                }
+                Err(e) => Err(self.err(base + pos as u64, &format!("event type {etype}: {e}"))),
+            };
         }
         // v1: infer nparams from the lengths.
         if etype == 280 || etype == 286 {
@@ -1028,10 +1061,10 @@ impl Reader {
         self.event.extend_from_slice(&etype.to_le_bytes());
         self.event.extend_from_slice(&(n as u32).to_le_bytes());
         self.event.extend_from_slice(&ev[hdr..len]);
-        if let Err(e) = Event::parse(&self.event) {
-            return Err(self.err(base, &format!("event type {etype}: {e}")));
+        match Event::parse(&self.event) {
+            Ok(e) => Ok(Some((EventBytes::Upgraded, e.header()))),
+            Err(e) => Err(self.err(base, &format!("event type {etype}: {e}"))),
         }
-        Ok(true)
     }
 }
 
@@ -1240,4 +1273,146 @@ fn parse_fd(c: &mut Cursor<'_>, tid: i64, v2: bool) -> Result<FdEntry, String> {
         c.pos = end;
     }
     Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader input that hands out at most `step` bytes per read.
+    struct Trickle {
+        data: Vec<u8>,
+        pos: usize,
+        step: usize,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = out.len().min(self.step).min(self.data.len() - self.pos);
+            out[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    fn block(btype: u32, body: &[u8]) -> Vec<u8> {
+        let total = (body.len() + 12) as u32;
+        let mut v = Vec::with_capacity(total as usize);
+        v.extend_from_slice(&btype.to_le_bytes());
+        v.extend_from_slice(&total.to_le_bytes());
+        v.extend_from_slice(body);
+        v.extend_from_slice(&total.to_le_bytes());
+        v
+    }
+
+    fn section_header() -> Vec<u8> {
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
+        shb.extend_from_slice(&1u16.to_le_bytes());
+        shb.extend_from_slice(&2u16.to_le_bytes());
+        shb.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(block::SHB, &shb)
+    }
+
+    fn close_enter_type() -> u16 {
+        (0..table::EVENT_TYPE_COUNT as u16)
+            .find(|&id| table::name_of(id) == "close" && id & 1 == 0)
+            .expect("close enter event in the table")
+    }
+
+    /// A capture: section header, an unknown metadata block of `filler` bytes, then `n`
+    /// close events in EVF v2 blocks with growing payloads (so blocks straddle buffer ends).
+    fn capture(filler: usize, n: u64) -> Vec<u8> {
+        let mut out = section_header();
+        out.extend(block(0x7777, &vec![0xAB; filler]));
+        let etype = close_enter_type();
+        for i in 0..n {
+            let fd = (i as i64).to_le_bytes();
+            let pad = vec![b'x'; (i % 997) as usize];
+            let ev = event::encode(1000 + i, 42, etype, &[&fd, &pad]);
+            let mut body = Vec::new();
+            body.extend_from_slice(&((i % 4) as u16).to_le_bytes());
+            body.extend_from_slice(&0u32.to_le_bytes());
+            body.extend_from_slice(&ev);
+            out.extend(block(block::EVF_V2, &body));
+        }
+        out
+    }
+
+    fn read_all(input: Box<dyn Read + Send>) -> Result<Vec<(u64, u16, i64, usize)>, ScapError> {
+        let mut r = Reader::from_reader(input, "mem".into())?;
+        let mut seen = Vec::new();
+        while let Some(meta) = r.advance()? {
+            let ev = r.current().expect("current event after advance");
+            let fd = ev.param_i64(0).unwrap_or(-1);
+            seen.push((
+                ev.ts(),
+                meta.cpu,
+                fd,
+                ev.param_raw(1).map_or(0, <[u8]>::len),
+            ));
+        }
+        Ok(seen)
+    }
+
+    #[test]
+    fn events_straddling_buffer_ends_read_the_same_in_any_read_size() {
+        let bytes = capture(100, 3000);
+        assert!(
+            bytes.len() > 3 * READ_CHUNK,
+            "capture spans several buffers"
+        );
+        let whole = read_all(Box::new(io::Cursor::new(bytes.clone()))).expect("reads");
+        assert_eq!(whole.len(), 3000);
+        for (i, &(ts, cpu, fd, pad)) in whole.iter().enumerate() {
+            assert_eq!(
+                (ts, cpu, fd, pad),
+                (1000 + i as u64, (i % 4) as u16, i as i64, i % 997)
+            );
+        }
+        for step in [1, 7, 4096, READ_CHUNK - 1] {
+            let data = bytes.clone();
+            let trickled = read_all(Box::new(Trickle { data, pos: 0, step })).expect("reads");
+            assert_eq!(trickled, whole, "read size {step}");
+        }
+    }
+
+    #[test]
+    fn a_block_larger_than_the_buffer_is_read_and_its_memory_given_back() {
+        let filler = 5 * READ_CHUNK;
+        let bytes = capture(filler, 10);
+        let mut r =
+            Reader::from_reader(Box::new(io::Cursor::new(bytes)), "mem".into()).expect("opens");
+        assert_eq!(r.stats.skipped_unknown_blocks, 1);
+        let mut n = 0;
+        while r.advance().expect("reads").is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 10);
+        assert!(
+            r.buf.len() <= READ_CHUNK,
+            "buffer shrank back: {}",
+            r.buf.len()
+        );
+    }
+
+    #[test]
+    fn a_corrupt_block_length_allocates_only_what_is_present() {
+        let mut bytes = capture(100, 2);
+        // The second event block's total length claims 400 MB; its 56 bytes follow.
+        let second = section_header().len() + 112 + 56;
+        let huge = 400u32 << 20;
+        bytes[second + 4..second + 8].copy_from_slice(&huge.to_le_bytes());
+        let mut r = Reader::from_reader(Box::new(io::Cursor::new(bytes.clone())), "mem".into())
+            .expect("metadata reads");
+        assert!(r.advance().expect("first event").is_some());
+        let e = r.advance().expect_err("truncated");
+        assert!(e.to_string().contains("truncated"), "{e}");
+        assert_eq!(e.offset(), Some(bytes.len() as u64));
+        assert!(
+            r.buf.len() <= 2 * READ_CHUNK,
+            "buffer {} bytes",
+            r.buf.len()
+        );
+    }
 }

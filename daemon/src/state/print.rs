@@ -96,12 +96,13 @@ pub fn print_reader(
     let mut values = Values::new();
     let mut line = Vec::with_capacity(4096);
     let mut first_ts = None;
-    let mut buf = Vec::new();
-    while let Some(meta) = reader.read_into(&mut buf)? {
+    while let Some(meta) = reader.advance()? {
         if meta.new_section {
             state.load_tables(&reader);
         }
-        let ev = crate::event::Event::parse(&buf)?;
+        let Some(ev) = reader.current() else {
+            anyhow::bail!("the reader returned no event after advancing");
+        };
         state.process(&ev);
         let first = *first_ts.get_or_insert(ev.ts());
         if is_hidden(ev.event_type()) {
