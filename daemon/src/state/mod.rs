@@ -152,6 +152,24 @@ fn kinds() -> &'static [Kind] {
     K.get_or_init(|| (0..table::EVENT_TYPE_COUNT as u16).map(kind_of).collect())
 }
 
+/// Index of the `fd` parameter of each event type (looked up by name once, not per event).
+fn fd_param_index(etype: u16) -> Option<usize> {
+    static FD: std::sync::OnceLock<Vec<Option<u8>>> = std::sync::OnceLock::new();
+    FD.get_or_init(|| {
+        (0..table::EVENT_TYPE_COUNT as u16)
+            .map(|t| {
+                table::info(t)
+                    .and_then(|i| i.param_index("fd"))
+                    .and_then(|i| u8::try_from(i).ok())
+            })
+            .collect()
+    })
+    .get(etype as usize)
+    .copied()
+    .flatten()
+    .map(usize::from)
+}
+
 /// An exit event together with the matching enter event of its thread (if stored), for
 /// parameter lookup by name with fallback to the enter.
 pub struct Args<'a> {
@@ -535,7 +553,7 @@ impl State {
         }
         if ev.is_enter() {
             let fd = if info.has_flag(ef::USES_FD) {
-                ev.param_index("fd").and_then(|i| ev.param_i64(i))
+                fd_param_index(etype).and_then(|i| ev.param_i64(i))
             } else {
                 None
             };
@@ -590,20 +608,18 @@ impl State {
         }
 
         // Exit: borrow the thread's stored enter event (moved out, put back after).
-        let enter_buf = self
+        let (enter_buf, last_fd) = self
             .threads
             .get_mut(&ev.tid())
-            .map(|t| std::mem::take(&mut t.last_enter))
-            .unwrap_or_default();
+            .map(|t| (std::mem::take(&mut t.last_enter), t.last_fd))
+            .unwrap_or((Vec::new(), -1));
         let enter = Event::parse(&enter_buf)
             .ok()
             .filter(|e| e.event_type() + 1 == etype);
         let args = Args { ev: *ev, enter };
-        let last_fd = self.threads.get(&ev.tid()).map(|t| t.last_fd).unwrap_or(-1);
         if info.has_flag(ef::USES_FD) || info.has_flag(ef::DESTROYS_FD) {
-            self.cur_fd = args
-                .own("fd")
-                .and_then(decode::int)
+            self.cur_fd = fd_param_index(etype)
+                .and_then(|i| ev.param_i64(i))
                 .or((last_fd >= 0).then_some(last_fd));
         }
         if info.has_flag(ef::CREATES_FD) && kind != Kind::Clone {
