@@ -27,4 +27,11 @@ pub trait Extractor {
     /// Appends the values of field `id` (with `arg`) for the current event to `out`.
     /// Appends nothing when the field has no value for this event (rendered `<NA>`).
     fn extract(&mut self, id: u16, arg: &FieldArg, out: &mut Values);
+
+    /// A key unique to this event among all events any filter sees (0: none). Filters
+    /// remember each macro's result under it, so a macro shared by many rules is evaluated
+    /// once per event.
+    fn memo_key(&self) -> u64 {
+        0
+    }
 }

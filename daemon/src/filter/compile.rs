@@ -206,7 +206,9 @@ impl Cx<'_> {
         if outermost {
             self.outer_offset = Some(offset);
         }
-        let r = self.expr(&ast.root);
+        let r = self
+            .expr(&ast.root)
+            .map(|n| Node::Memo(super::eval::memo_slot(name), Box::new(n)));
         if outermost {
             self.outer_offset = None;
         }
@@ -851,6 +853,7 @@ fn evt_set(node: &Node, negated: bool, universe: &EvtSet) -> EvtSet {
             acc.unwrap_or_else(|| universe.clone())
         }
         Node::Not(n) => evt_set(n, !negated, universe),
+        Node::Memo(_, n) => evt_set(n, negated, universe),
         Node::Const(_) => universe.clone(),
         Node::Check(c) => match &c.evt_ids {
             None => universe.clone(),

@@ -21,6 +21,22 @@ pub(crate) enum Node {
     Not(Box<Node>),
     Const(bool),
     Check(Box<CheckNode>),
+    /// A macro's expansion: its result is remembered per event in memo slot `.0` (one slot
+    /// per macro name, see [`memo_slot`]).
+    Memo(u32, Box<Node>),
+}
+
+/// The memo slot of macro `name`. A macro means the same thing in every rule of a ruleset,
+/// and one event is only ever matched against one ruleset, so the name is the key.
+pub(crate) fn memo_slot(name: &str) -> u32 {
+    use std::sync::{Mutex, OnceLock};
+    static SLOTS: OnceLock<Mutex<rustc_hash::FxHashMap<String, u32>>> = OnceLock::new();
+    let mut slots = SLOTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let next = slots.len() as u32;
+    *slots.entry(name.to_string()).or_insert(next)
 }
 
 #[derive(Clone, Debug)]
@@ -129,6 +145,8 @@ struct Scratch {
     rhs: Values,
     transformed: Values,
     text: Vec<u8>,
+    /// Per memo slot: the event key the result was computed for, and the result.
+    memo: Vec<(u64, bool)>,
 }
 
 thread_local! {
@@ -153,6 +171,24 @@ fn eval(node: &Node, x: &mut dyn Extractor, s: &mut Scratch) -> bool {
         Node::Not(n) => !eval(n, x, s),
         Node::Const(b) => *b,
         Node::Check(c) => eval_check(c, x, s),
+        Node::Memo(slot, n) => {
+            let key = x.memo_key();
+            if key == 0 {
+                return eval(n, x, s);
+            }
+            let slot = *slot as usize;
+            if let Some(&(k, v)) = s.memo.get(slot) {
+                if k == key {
+                    return v;
+                }
+            }
+            let v = eval(n, x, s);
+            if s.memo.len() <= slot {
+                s.memo.resize(slot + 1, (0, false));
+            }
+            s.memo[slot] = (key, v);
+            v
+        }
     }
 }
 
@@ -216,6 +252,7 @@ fn eval_check(c: &CheckNode, x: &mut dyn Extractor, s: &mut Scratch) -> bool {
         rhs,
         transformed,
         text,
+        ..
     } = s;
     if !extract(&c.lhs, x, lhs, transformed, text) {
         return false;

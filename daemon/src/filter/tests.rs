@@ -1138,3 +1138,61 @@ fn matching_allocates_nothing_in_steady_state() {
     assert_eq!(hits, 1000);
     assert_eq!(after - before, 0, "allocations while matching");
 }
+
+/// A [`FakeEvent`] that counts extractions and offers a memo key, as the state's extractor
+/// does (one fresh key per event).
+struct CountingEvent {
+    inner: FakeEvent,
+    key: u64,
+    extractions: usize,
+}
+
+impl Extractor for CountingEvent {
+    fn event_type(&self) -> u16 {
+        self.inner.event_type()
+    }
+    fn extract(&mut self, id: u16, arg: &FieldArg, out: &mut Values) {
+        self.extractions += 1;
+        self.inner.extract(id, arg, out);
+    }
+    fn memo_key(&self) -> u64 {
+        self.key
+    }
+}
+
+#[test]
+fn a_macro_shared_by_rules_is_evaluated_once_per_event() {
+    // The macro name is this test's own: memo slots are shared by name across the process.
+    let defs = Defs::default().macro_("memo_test_is_cat", "proc.name = cat");
+    let a = filter_with("memo_test_is_cat and fd.name = /etc/shadow", &defs);
+    let b = filter_with("memo_test_is_cat and not fd.name = /etc/passwd", &defs);
+    let c = filter_with("not memo_test_is_cat", &defs);
+    let mut x = CountingEvent {
+        inner: FakeEvent::new()
+            .set("proc.name", &[Val::S("cat")])
+            .set("fd.name", &[Val::S("/etc/shadow")]),
+        key: u64::MAX - 1,
+        extractions: 0,
+    };
+    assert!(a.matches(&mut x));
+    assert!(b.matches(&mut x));
+    assert!(!c.matches(&mut x));
+    assert_eq!(x.extractions, 3, "proc.name once, fd.name once per rule");
+
+    // The next event has a new key: the macro is evaluated afresh.
+    x.inner = std::mem::take(&mut x.inner).set("proc.name", &[Val::S("vi")]);
+    x.key = u64::MAX;
+    x.extractions = 0;
+    assert!(!a.matches(&mut x));
+    assert!(!b.matches(&mut x));
+    assert!(c.matches(&mut x));
+    assert_eq!(x.extractions, 1);
+
+    // Without a key nothing is remembered.
+    x.key = 0;
+    x.extractions = 0;
+    assert!(!a.matches(&mut x));
+    assert!(!b.matches(&mut x));
+    assert!(c.matches(&mut x));
+    assert_eq!(x.extractions, 3);
+}

@@ -480,7 +480,13 @@ pub struct EventFields<'s, 'e> {
     text_times: bool,
     /// Registry id → field, filled by [`EventFields::with_ids`].
     ids: &'s [Option<Field>],
+    /// See [`Extractor::memo_key`]: a fresh key per extractor, and the pipeline makes one
+    /// extractor per event.
+    memo_key: u64,
 }
+
+/// Source of [`EventFields::memo_key`] values (never 0: 0 means "do not remember").
+static NEXT_MEMO_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl State {
     /// Field extractor for `ev` (which must just have been passed to [`State::process`]).
@@ -493,6 +499,7 @@ impl State {
             buf: Vec::new(),
             text_times: false,
             ids: registry_map(),
+            memo_key: NEXT_MEMO_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -1799,6 +1806,10 @@ impl Extractor for EventFields<'_, '_> {
         if let Some(Some(f)) = self.ids.get(id as usize) {
             self.extract_field(*f, arg, out);
         }
+    }
+
+    fn memo_key(&self) -> u64 {
+        self.memo_key
     }
 }
 
