@@ -30,10 +30,10 @@ fn tables_text(r: &Reader) -> Vec<String> {
 
 fn events(r: &mut Reader) -> Vec<(u16, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut buf = Vec::new();
-    while let Some(meta) = r.read_into(&mut buf).unwrap_or_else(|e| panic!("{e}")) {
+    while let Some(meta) = r.advance().unwrap_or_else(|e| panic!("{e}")) {
         assert!(!meta.new_section, "the samples have one section each");
-        out.push((meta.cpu, buf.clone()));
+        let event = r.current().expect("current event after advance");
+        out.push((meta.cpu, event.raw().to_vec()));
     }
     out
 }

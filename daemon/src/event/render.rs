@@ -390,6 +390,9 @@ pub fn param_value(ev: &Event<'_>, idx: usize, ctx: &dyn RenderContext, out: &mu
     true
 }
 
+/// The `*at` syscalls' "relative to the working directory" directory fd.
+const AT_FDCWD: i64 = -100;
+
 fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, out: &mut Vec<u8>) {
     if raw.is_empty() {
         if matches!(info.ptype, ParamType::SockAddr | ParamType::SockTuple) {
@@ -401,7 +404,11 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
         ParamType::Fd | ParamType::Fd32 => {
             let fd = decode::int(raw).unwrap_or(0);
             let _ = write!(out, "{fd}");
-            if fd < 0 {
+            if fd == AT_FDCWD {
+                // A directory fd (openat's dirfd...) meaning "the working directory": sysdig
+                // names it rather than reading it as the errno 100.
+                out.extend_from_slice(b"(AT_FDCWD)");
+            } else if fd < 0 {
                 if let Some(n) = errno_name(-fd) {
                     let _ = write!(out, "({n})");
                 }
@@ -664,6 +671,33 @@ mod tests {
         assert_eq!(
             String::from_utf8(o).unwrap(),
             "fd=-2(ENOENT) name=/etc/x flags=4097(O_RDONLY|O_CLOEXEC) mode=0644 "
+        );
+    }
+
+    #[test]
+    fn a_dirfd_of_the_working_directory_is_named_as_sysdig_names_it() {
+        // openat exit: fd, dirfd, name, flags, mode, dev (as our driver records it).
+        let rec = encode(
+            0,
+            1,
+            307,
+            &[
+                &5i64.to_le_bytes(),
+                &(-100i64).to_le_bytes(),
+                b"/proc/stat\0",
+                &4097u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+                &14u32.to_le_bytes(),
+            ],
+        );
+        let ev = Event::parse(&rec).unwrap();
+        assert_eq!(crate::event::table::name_of(307), "openat");
+        let mut o = Vec::new();
+        args(&ev, &NoState, &mut o);
+        let text = String::from_utf8(o).unwrap();
+        assert!(
+            text.starts_with("fd=5 dirfd=-100(AT_FDCWD) name=/proc/stat "),
+            "{text}"
         );
     }
 
