@@ -2,8 +2,9 @@
 //!
 //! falco.service is `Type=notify`: `systemctl start falco` returns only once the daemon sends
 //! `READY=1`, which it must do when the pipeline is live (rings open, rules loaded, outputs and
-//! web server up), not when the process starts. Around a SIGHUP reload it sends `RELOADING=1`
-//! then `READY=1` again, and `STOPPING=1` when it shuts down.
+//! web server up), not when the process starts, and `STOPPING=1` when it shuts down. A SIGHUP
+//! reload (`systemctl reload`) sends nothing: the old pipeline runs until the new one is ready,
+//! so the unit stays active throughout ([`Notifier::reloading`] exists for the protocol test).
 //!
 //! The protocol: one datagram of `KEY=VALUE` lines to the unix socket named by `$NOTIFY_SOCKET`
 //! (a path, or an abstract name written with a leading `@`). Without the variable (not started

@@ -68,16 +68,27 @@ fn expectations() -> (Vec<Case>, Vec<String>) {
     (cases, unrecordable)
 }
 
+/// The daemon configuration the replays share, written once per test process: the tests run
+/// in parallel, and rewriting the file for every replay let one test's write truncate it
+/// while another test's daemon was reading it (an empty config: text alerts, none parsed).
+fn config_file() -> &'static Path {
+    static CONFIG: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("falco-rule-captures-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("falco.yaml");
+        std::fs::write(
+            &config,
+            "json_output: true\nrule_matching: all\nstdout_output:\n  enabled: true\n",
+        )
+        .unwrap();
+        config
+    })
+}
+
 /// The JSON alerts of the packaged rules (every matching rule, not only the first) on a capture.
 fn alerts(capture: &Path) -> Vec<serde_json::Value> {
-    let dir = std::env::temp_dir().join(format!("falco-rule-captures-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("falco.yaml");
-    std::fs::write(
-        &config,
-        "json_output: true\nrule_matching: all\nstdout_output:\n  enabled: true\n",
-    )
-    .unwrap();
+    let config = config_file();
     let out = Command::new(env!("CARGO_BIN_EXE_falco"))
         .arg("-c")
         .arg(&config)
