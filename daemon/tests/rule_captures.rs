@@ -91,7 +91,7 @@ fn alerts(capture: &Path) -> Vec<serde_json::Value> {
     let config = config_file();
     let out = Command::new(env!("CARGO_BIN_EXE_falco"))
         .arg("-c")
-        .arg(&config)
+        .arg(config)
         .arg("-r")
         .arg(repo("packaging/rules/falco_rules.yaml"))
         .arg("-e")
