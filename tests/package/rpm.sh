@@ -57,7 +57,7 @@ expected="/etc/falco
 /var/log/falco"
 [ "$files" = "$expected" ] || die "unexpected file list:
 $(diff <(echo "$expected") <(echo "$files"))"
-rpm -qlp "$OLD_RPM" | grep -qx "/usr/src/falco-$old_version/dkms.conf" || die "dkms.conf not in the module sources"
+rpm -qlp "$OLD_RPM" | grep -x "/usr/src/falco-$old_version/dkms.conf" >/dev/null || die "dkms.conf not in the module sources"
 pass "file list as expected (plus the module sources in /usr/src/falco-$old_version)"
 requires=$(rpm -qp --requires "$OLD_RPM")
 grep -qx dkms <<<"$requires" || die "the rpm does not require dkms"
