@@ -252,7 +252,12 @@ fn open_source(cfg: &Config, opts: &Options) -> Result<(EventSource, crate::stat
             let snapshot = crate::source::procfs::scan(&Default::default())
                 .map_err(|e| format!("cannot read /proc: {e}"))?;
             let reader = snapshot.into_reader();
-            Ok((src, crate::state::State::from_reader(&reader)))
+            let mut state = crate::state::State::from_reader(&reader);
+            // Live: container metadata comes from the runtimes' files (no container events).
+            state.container_resolver = Some(
+                crate::state::container_runtime::ContainerResolver::new(Default::default()),
+            );
+            Ok((src, state))
         }
         EngineKind::Nodriver => Ok((EventSource::NoDriver, crate::state::State::default())),
         other => Err(format!(

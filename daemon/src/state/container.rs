@@ -1,6 +1,6 @@
 //! Containers: the container id derived from a thread's cgroups (as libsinsp's container
 //! engines do for docker, cri-o, containerd, podman and kubepods paths), and the container
-//! metadata carried by the capture's container JSON events.
+//! metadata carried by the capture's container JSON events (live metadata: `container_runtime`).
 
 use super::thread::{Container, Mount};
 
@@ -38,13 +38,18 @@ fn id_in_path(path: &[u8]) -> Option<&[u8]> {
 /// The short (12-char) container id for a NUL-separated `subsys=path` cgroup list, or
 /// `None` for a host process.
 pub fn container_id_from_cgroups(cgroups: &[u8]) -> Option<&[u8]> {
+    full_container_id_from_cgroups(cgroups).map(|id| &id[..12])
+}
+
+/// The whole (64 hex digits) container id of a cgroup list, as the runtimes name their state.
+pub fn full_container_id_from_cgroups(cgroups: &[u8]) -> Option<&[u8]> {
     for entry in cgroups.split(|c| *c == 0) {
         let path = match memchr::memchr(b'=', entry) {
             Some(i) => &entry[i + 1..],
             None => entry,
         };
         if let Some(id) = id_in_path(path) {
-            return Some(&id[..12]);
+            return Some(id);
         }
     }
     None

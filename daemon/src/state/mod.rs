@@ -2,7 +2,7 @@
 //! (seeded from the capture's process list, kept by clone/fork/vfork/clone3/execve/procexit),
 //! one fd table per process (files, directories, pipes, sockets with their tuples...), the
 //! user and group tables and the containers (id from cgroups, metadata from container
-//! events).
+//! events, or on a live source from the runtime's files: [`container_runtime`]).
 //!
 //! Drive it with [`State::process`] for every event before evaluating rules, then extract
 //! fields through [`State::extractor`]. Memory is bounded by [`Limits`]; exited threads and
@@ -12,6 +12,7 @@
 //! of its last enter event, and exit handling falls back to it for missing parameters.
 
 pub mod container;
+pub mod container_runtime;
 pub mod extract;
 pub mod print;
 pub mod thread;
@@ -219,6 +220,9 @@ fn with_trailing_slash(mut v: Vec<u8>) -> Vec<u8> {
     v
 }
 
+/// Containers kept with runtime metadata at once (live sources).
+const MAX_LIVE_CONTAINERS: usize = 4096;
+
 /// The system state.
 pub struct State {
     pub threads: FxHashMap<i64, Thread>,
@@ -227,6 +231,8 @@ pub struct State {
     pub users: FxHashMap<u32, User>,
     pub groups: FxHashMap<u32, Vec<u8>>,
     pub containers: HashMap<Vec<u8>, Container>,
+    /// Live sources only: finds metadata of containers no container event described.
+    pub container_resolver: Option<container_runtime::ContainerResolver>,
     pub hostname: String,
     pub limits: Limits,
     pub stats: StateStats,
@@ -262,6 +268,7 @@ impl State {
             users: FxHashMap::default(),
             groups: FxHashMap::default(),
             containers: HashMap::new(),
+            container_resolver: None,
             hostname: String::new(),
             limits,
             stats: StateStats::default(),
@@ -633,10 +640,39 @@ impl State {
             }
         }
         self.apply_exit(kind, &args);
+        if self.container_resolver.is_some() {
+            self.resolve_live_container(ev.tid(), ev.ts());
+        }
         if let Some(th) = self.threads.get_mut(&ev.tid()) {
             if th.last_enter.is_empty() {
                 th.last_enter = enter_buf;
             }
+        }
+    }
+
+    /// Looks the runtime's metadata up for the container of `tid` when no container event
+    /// described it yet (live sources: see [`container_runtime`]).
+    fn resolve_live_container(&mut self, tid: i64, ts: u64) {
+        let Some(th) = self.threads.get(&tid) else {
+            return;
+        };
+        if th.container_id.is_empty() || self.containers.contains_key(&th.container_id) {
+            return;
+        }
+        let Some(full_id) = container::full_container_id_from_cgroups(&th.cgroups) else {
+            return;
+        };
+        let Some(resolver) = self.container_resolver.as_mut() else {
+            return;
+        };
+        if let Some(c) = resolver.resolve(full_id, ts) {
+            if self.containers.len() >= MAX_LIVE_CONTAINERS {
+                // Bounded: forget one container; its threads' fields are looked up again.
+                if let Some(k) = self.containers.keys().next().cloned() {
+                    self.containers.remove(&k);
+                }
+            }
+            self.containers.insert(c.id.clone(), c);
         }
     }
 
