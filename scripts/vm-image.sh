@@ -19,8 +19,10 @@ MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # What a booted service test needs; callers may add to it. libc6-dev: the
 # false-positive workload compiles a C program; netcat-traditional: the demo's
-# `nc -e` (the one netcat with that option).
-DEFAULT_PACKAGES=systemd,systemd-sysv,udev,kmod,dbus,curl,logrotate,rsyslog,iproute2,procps,linux-image-amd64,linux-headers-amd64,dkms,gcc,make,zstd,ca-certificates,init-system-helpers,libc6,libgcc-s1,libc6-dev,netcat-traditional
+# `nc -e` (the one netcat with that option); podman, crun, conmon and
+# busybox-static: the demo's privileged and sensitive-mount containers (an
+# image imported from busybox, the VM has no network).
+DEFAULT_PACKAGES=systemd,systemd-sysv,udev,kmod,dbus,curl,logrotate,rsyslog,iproute2,procps,linux-image-amd64,linux-headers-amd64,dkms,gcc,make,zstd,ca-certificates,init-system-helpers,libc6,libgcc-s1,libc6-dev,netcat-traditional,podman,crun,conmon,busybox-static
 
 log() { printf '[%s] vm-image: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'vm-image: %s\n' "$*" >&2; exit 1; }
