@@ -23,6 +23,7 @@
 #include <linux/kernfs.h>
 #include <asm/syscall.h>
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(4, 11, 0)
+#include <linux/sched/clock.h>   /* local_clock: in linux/sched.h before 4.11 */
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
@@ -41,7 +42,7 @@
 #endif
 
 /* ktime_get_real_ns: 3.17. */
-static inline u64 falco_now_ns(void)
+static inline u64 falco_wall_ns(void)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(3, 17, 0)
 	return ktime_get_real_ns();
@@ -104,31 +105,25 @@ static inline int falco_copy_from_user_nofault(void *dst, const void __user *src
 
 /*
  * Non-faulting string copy with strncpy_from_user's result convention (length < n when
- * the NUL was copied, n when cut, < 0 on fault). strncpy_from_user_nofault is not exported
- * to modules, so copy in chunks that never cross a page boundary: a string that ends
- * before an unmapped page is read whole.
+ * the NUL was copied, n when cut, < 0 on fault). strncpy_from_user_nofault (5.8) is not
+ * exported to modules; it is strncpy_from_user with page faults disabled, which is what
+ * this is: a fault on a page that is not present returns -EFAULT through the exception
+ * table instead of sleeping, and a word read that runs into an unmapped page falls back to
+ * bytes, so a string that ends before it is read whole. The probes run in the task's own
+ * syscall context, so the user address space is the current one (the NMI check of the
+ * kernel's helper is not needed). strncpy_from_user reads a word at a time, where copying
+ * fixed chunks and scanning them costs a byte-wise string instruction per chunk.
  */
 static inline long falco_strncpy_from_user_nofault(char *dst, const char __user *src, long n)
 {
-	long done = 0;
+	long ret;
 
-	while (done < n) {
-		unsigned long addr = (unsigned long)src + done;
-		long chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
-		long i;
-
-		if (chunk > 64)
-			chunk = 64;
-		if (chunk > n - done)
-			chunk = n - done;
-		if (falco_copy_from_user_nofault(dst + done, src + done, chunk))
-			return -EFAULT;
-		for (i = 0; i < chunk; i++)
-			if (!dst[done + i])
-				return done + i;
-		done += chunk;
-	}
-	return n;
+	if (n <= 0)
+		return 0;
+	pagefault_disable();
+	ret = strncpy_from_user(dst, src, n);
+	pagefault_enable();
+	return ret < 0 ? -EFAULT : ret;
 }
 
 /* Tracepoints are looked up by name with for_each_kernel_tracepoint since 3.15; before,

@@ -48,6 +48,7 @@
 #include <linux/poll.h>
 #include <linux/wait.h>
 #include <linux/irq_work.h>
+#include <linux/percpu.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <asm/unistd.h>
@@ -1606,6 +1607,49 @@ static void falco_fill_special(struct falco_record *r, struct falco_scratch *s,
 	}
 }
 
+/* ---- timestamps ---- */
+
+/*
+ * Record timestamps are wall-clock nanoseconds, but reading the wall clock reads the
+ * clocksource, and where that is a device (HPET, ACPI PM timer: virtual machines whose TSC
+ * the kernel found unsynchronised) each read is an uncached device access that costs more
+ * than the rest of the record (half of the open probe's time in the benchmark VM). The
+ * scheduler clock (local_clock: the TSC, made monotonic per CPU) is cheap everywhere, so
+ * each CPU keeps the offset from it to the wall clock and refreshes that offset every
+ * FALCO_CLOCK_RESYNC_NS: NTP slews the wall clock and not the scheduler clock, and a
+ * settimeofday step shows up within one period. Between two CPUs the timestamps differ
+ * from the wall clock by at most the scheduler clock's drift over one period (well under
+ * a microsecond); on one CPU they never go back by less than a period (a resync that
+ * would is held at the last value), so per-CPU order is kept.
+ */
+#define FALCO_CLOCK_RESYNC_NS (1000 * 1000)
+
+struct falco_clock {
+	u64 synced_at;     /* local_clock() at the last resync; 0: never */
+	s64 offset;        /* wall clock - local_clock() at the last resync */
+	u64 last;          /* the last timestamp handed out on this CPU */
+};
+
+static DEFINE_PER_CPU(struct falco_clock, falco_clocks);
+
+/* Preemption disabled (the per-CPU clock belongs to the running probe). */
+static u64 falco_timestamp(void)
+{
+	struct falco_clock *c = this_cpu_ptr(&falco_clocks);
+	u64 local = local_clock();
+	u64 ts;
+
+	if (unlikely(!c->synced_at || local - c->synced_at >= FALCO_CLOCK_RESYNC_NS)) {
+		c->offset = (s64)(falco_wall_ns() - local);
+		c->synced_at = local ? local : 1;
+	}
+	ts = local + (u64)c->offset;
+	if (unlikely(ts < c->last) && c->last - ts < FALCO_CLOCK_RESYNC_NS)
+		ts = c->last;
+	c->last = ts;
+	return ts;
+}
+
 /* ---- probes ---- */
 
 /* After publishing a record: wake the reader if it sleeps in poll (see struct falco_ring). */
@@ -1650,7 +1694,7 @@ static void falco_sys_exit_probe(void *data, struct pt_regs *regs, long ret)
 	if (cpu < falco_nr_rings) {
 		ring = &falco_rings[cpu];
 		if (!falco_record_begin(&r, &ring->producer, sc->event, falco_nparams(sc),
-					falco_now_ns(), task_pid_nr(current))) {
+					falco_timestamp(), task_pid_nr(current))) {
 			if (sc->fill == FILL_GENERIC)
 				falco_fill_generic(&r, sc, args, ret);
 			else
@@ -1676,7 +1720,7 @@ static void falco_proc_exit_probe(void *data, struct task_struct *p)
 	cpu = smp_processor_id();
 	if (cpu < falco_nr_rings) {
 		ring = &falco_rings[cpu];
-		if (!falco_record_begin(&r, &ring->producer, EV_PROCEXIT_1_E, 5, falco_now_ns(),
+		if (!falco_record_begin(&r, &ring->producer, EV_PROCEXIT_1_E, 5, falco_timestamp(),
 					task_pid_nr(p))) {
 			falco_param_i64(&r, code);
 			falco_param_i64(&r, (code >> 8) & 0xff);

@@ -9,8 +9,14 @@
 # conditions of the same run only.
 #
 #   scripts/bench-driver.sh [--iters N] [--rounds N] [--reps N] [--conds LIST]
+#                           [--perf LIST] [--perf-iters N] [--base-ko FILE]
 # Defaults: 100000 iterations, 5 rounds, 2 repetitions, conditions "none ours peer" ("dump":
-# our module read by kmod_dump, no rules or state). Artifacts: .cache/bench-driver/.
+# our module read by kmod_dump, no rules or state; "idle": our module loaded, capture off,
+# the floor of the syscall-tracepoint slow path). --perf profiles the listed conditions
+# after the timed runs (one round of --perf-iters iterations under `perf record -a -g`,
+# the guest's flat and inclusive profiles in perf-<cond>.txt). Condition "base" is "ours"
+# with the module FILE given by --base-ko (e.g. main's build): a same-run A/B of two module
+# versions under the same daemon. Artifacts: .cache/bench-driver/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -18,13 +24,19 @@ ITERS=100000
 ROUNDS=5
 REPS=2
 CONDS="none ours peer"
+PERF=""
+PERF_ITERS=20000
+BASE_KO=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --iters) ITERS=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --reps) REPS=$2; shift 2 ;;
     --conds) CONDS=$2; shift 2 ;;
-    *) echo "usage: $0 [--iters N] [--rounds N] [--reps N] [--conds 'none ours peer dump']" >&2; exit 2 ;;
+    --perf) PERF=$2; shift 2 ;;
+    --base-ko) BASE_KO=$(realpath "$2"); shift 2 ;;
+    --perf-iters) PERF_ITERS=$2; shift 2 ;;
+    *) echo "usage: $0 [--iters N] [--rounds N] [--reps N] [--conds 'none idle ours peer dump'] [--perf CONDS] [--perf-iters N] [--base-ko FILE]" >&2; exit 2 ;;
   esac
 done
 
@@ -65,6 +77,12 @@ print(",".join(sorted(names)))
 PY
 )
 cp "$peer/scap.ko.$krel" "$work/extra/scap.ko"
+if [ -n "$BASE_KO" ]; then
+  cp "$BASE_KO" "$work/extra/falco-base.ko"
+elif [[ " $CONDS " == *" base "* ]]; then
+  echo "condition base needs --base-ko FILE" >&2
+  exit 2
+fi
 cp packaging/rules/falco_rules.yaml "$work/extra/bench/falco_rules.yaml"
 cat >"$work/extra/bench/falco.yaml" <<'YAML'
 rules_files:
@@ -80,6 +98,8 @@ ITERS=$ITERS
 ROUNDS=$ROUNDS
 REPS=$REPS
 CONDS="$CONDS"
+PERF="$PERF"
+PERF_ITERS=$PERF_ITERS
 RULE_EVENTS=$rule_events
 P
 mkdir -p "$work/extra/etc/falco"
@@ -87,10 +107,12 @@ mkdir -p "$work/extra/etc/falco"
 INIT_SCRIPT=tests/vm/bench/bench-init.sh EXTRA_DIR=$work/extra \
   scripts/vm/mkinitramfs.sh "$krel" "$ko" "$work/initrd.cpio.gz" \
   "$ROOT/target/release/falco" "$ROOT/target/release/examples/kmod_dump" \
-  "$ROOT/target/release/examples/kmod_selftest" "$work/syscall_bench" /usr/bin/sysdig
+  "$ROOT/target/release/examples/kmod_selftest" "$work/syscall_bench" /usr/bin/sysdig \
+  ${PERF:+"$(command -v perf)"}
 truncate -s 256M "$work/results.img"
 echo "== booting $krel (qemu TCG, 2 CPUs); serial log: $work/serial.log"
 start=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 set +e
 timeout "${VM_TIMEOUT:-3600}" nice -n 10 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
   -nographic -no-reboot -kernel ".cache/kernels/$krel/vmlinuz" -initrd "$work/initrd.cpio.gz" \
@@ -100,10 +122,15 @@ timeout "${VM_TIMEOUT:-3600}" nice -n 10 qemu-system-x86_64 -accel tcg -cpu max 
 rc=$?
 set -e
 echo "   qemu exit $rc after $(($(date +%s) - start)) s"
+echo "host load (1/5/15 min): $load_before at boot, $(cut -d' ' -f1-3 /proc/loadavg) at the end" \
+  >"$work/load.txt"
 tar -xf "$work/results.img" -C "$work/out" 2>/dev/null || true
 grep -q "VMTEST DONE" "$work/serial.log" || { echo "the guest did not finish" >&2; tail -30 "$work/serial.log" >&2; exit 1; }
 if grep -E "WARNING:|BUG:|Oops|Call Trace|Kernel panic" "$work/serial.log"; then
   echo "kernel warnings in the serial log" >&2
   exit 1
 fi
-python3 scripts/bench-driver-report.py "$work/out/bench.txt" | tee "$work/report.txt"
+{ python3 scripts/bench-driver-report.py "$work/out/bench.txt"; cat "$work/load.txt"; } | tee "$work/report.txt"
+for f in "$work"/out/perf-*.txt; do
+  [ -e "$f" ] && echo "profile: $f"
+done

@@ -106,6 +106,36 @@ if any(re.search(r"< read res=7 data=marker\.? fd=\d+ size=\d+", l) for l in rea
 else:
     fail(f"dump-read.txt: no read record of /etc/vm-marker "
          f"({len(read_dump)} lines, e.g. {[l for l in read_dump if '< read' in l][:2]})")
+# Timestamps are wall-clock nanoseconds (the driver derives them from the scheduler clock
+# plus a per-CPU offset to the wall clock): every record falls inside the guest's `date`
+# window around the recording, and one thread's records never go back in time.
+window_path = out / "dump-main.window"
+window = window_path.read_text().split() if window_path.exists() else []
+record_ts = []
+for l in dump:
+    m = re.match(r"(\d{10,}) (\d+) [<>] ", l)
+    if m:
+        record_ts.append((int(m.group(1)), int(m.group(2))))
+if len(window) != 2 or not record_ts:
+    fail(f"no wall-clock window or no records to check timestamps against ({window})")
+else:
+    lo, hi = (int(window[0]) - 2) * 10**9, (int(window[1]) + 2) * 10**9
+    outside = [ts for ts, _ in record_ts if not lo <= ts <= hi]
+    if outside:
+        fail(f"{len(outside)} of {len(record_ts)} record timestamps outside the wall-clock "
+             f"window {window}: e.g. {outside[:3]}")
+    else:
+        ok(f"record timestamps are wall-clock ({len(record_ts)} records within {window})")
+    last_by_tid, backwards = {}, []
+    for ts, tid in record_ts:
+        if ts < last_by_tid.get(tid, 0):
+            backwards.append((tid, last_by_tid[tid], ts))
+        last_by_tid[tid] = max(ts, last_by_tid.get(tid, 0))
+    if backwards:
+        fail(f"{len(backwards)} records go back in time within their thread: {backwards[:3]}")
+    else:
+        ok(f"timestamps never go back within a thread ({len(last_by_tid)} threads)")
+
 bad_lines = [l for l in dump if l.startswith("BAD")]
 for l in bad_lines[:5]:
     fail(f"record with a wrong layout: {l}")

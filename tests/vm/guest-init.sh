@@ -41,6 +41,7 @@ cat /out/selftest.txt >>"$RESULTS"
 grep -q '^PASS mmap-consumer-ok' /out/selftest.txt || fail selftest "$(tail -3 /out/selftest.txt)"
 
 # ---- 1. the workload, recorded by one reader ----
+date +%s >/out/dump-main.window   # wall-clock seconds around the recording (check.py)
 kmod_dump >/out/dump-main.txt 2>/out/dump-main.err &
 DUMP=$!
 sleep 2
@@ -64,6 +65,7 @@ sleep 1
 kill -TERM $DUMP
 wait $DUMP
 echo "main dumper exit $?" >>/out/dump-main.err
+date +%s >>/out/dump-main.window
 
 # ---- 1a. read(2) records (the main dump leaves read/write out) ----
 kmod_dump --names read,openat,close --seconds 4 >/out/dump-read.txt 2>/out/dump-read.err &

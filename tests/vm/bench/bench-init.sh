@@ -7,6 +7,12 @@
 #         default rules' event types plus the state tracker's (what the daemon would set)
 #   peer  Debian's scap.ko (falcosecurity-scap-dkms) + `sysdig -w /dev/null`
 #   dump  (only when CONDS names it) falco.ko + kmod_dump as the reader
+#   base  (only when CONDS names it) as "ours" with /falco-base.ko, another build of the
+#         module (--base-ko): a same-run comparison of two module versions
+#   idle  (only when CONDS names it) falco.ko loaded, probes attached, capture disabled:
+#         the syscall-tracepoint slow path plus the probe's first test, no record written
+# PERF (from params) names conditions profiled after the timed repetitions: one more run
+# under `perf record -e cpu-clock -a -g`, reported into /out/perf-<cond>.txt.
 # Output lines in /out/bench.txt:
 #   RESULT <cond> <rep> <round> <openrc|getppid> <ns per iteration>
 #   DROPS <cond> <rep> events=<n> drops=<n>
@@ -33,8 +39,8 @@ bench() { # bench COND REP
 	done
 }
 
-start_ours() {
-	insmod /falco.ko || { echo "BENCH-ERROR insmod falco.ko"; return 1; }
+start_ours() { # start_ours REP [MODULE]
+	insmod "${2:-/falco.ko}" || { echo "BENCH-ERROR insmod ${2:-/falco.ko}"; return 1; }
 	READER=daemon
 	falco -c /bench/falco.yaml -r /bench/falco_rules.yaml -o engine.kind=kmod \
 		>/out/daemon-$1.log 2>&1 &
@@ -53,13 +59,13 @@ start_ours() {
 	echo "READER $READER" >>"$OUT"
 }
 
-stop_ours() {
+stop_ours() { # stop_ours REP [COND]
 	kill -TERM $OURS
 	wait $OURS
 	stats=$(kmod_selftest --stats)
 	events=$(echo "$stats" | sed -n 's/.*events=\([0-9]*\).*/\1/p')
 	drops=$(echo "$stats" | sed -n 's/.*drops_full=\([0-9]*\).*/\1/p')
-	echo "DROPS ours $1 events=$events drops=$drops" >>"$OUT"
+	echo "DROPS ${2:-ours} $1 events=$events drops=$drops" >>"$OUT"
 	rmmod falco
 }
 
@@ -99,6 +105,14 @@ stop_dump() {
 	rmmod falco
 }
 
+start_idle() {
+	insmod /falco.ko || { echo "BENCH-ERROR insmod falco.ko"; return 1; }
+}
+
+stop_idle() {
+	rmmod falco
+}
+
 rep=1
 while [ $rep -le "$REPS" ]; do
 	for cond in ${CONDS:-none ours peer}; do
@@ -106,11 +120,42 @@ while [ $rep -le "$REPS" ]; do
 		case $cond in
 		none) bench none $rep ;;
 		ours) start_ours $rep && { bench ours $rep; stop_ours $rep; } ;;
+		base) start_ours $rep /falco-base.ko && { bench base $rep; stop_ours $rep base; } ;;
 		peer) start_peer $rep && { bench peer $rep; stop_peer $rep; } ;;
 		dump) start_dump $rep && { bench dump $rep; stop_dump $rep; } ;;
+		idle) start_idle $rep && { bench idle $rep; stop_idle $rep; } ;;
 		esac
 	done
 	rep=$((rep + 1))
+done
+
+# profile COND: one syscall_bench round under perf, system wide, with call graphs.
+profile() {
+	echo "== profile: $1"
+	perf record -q -e cpu-clock -F 4000 -a -g -o /tmp/perf.data \
+		syscall_bench "$PERF_ITERS" 1 /etc/hostname >/out/perf-$1.bench 2>&1
+	{
+		echo "### flat, by symbol"
+		perf report -i /tmp/perf.data --stdio --no-children --sort comm,dso,sym \
+			-g none --percent-limit 0.2 2>&1
+		echo "### inclusive, by symbol"
+		perf report -i /tmp/perf.data --stdio --children --sort sym -g none \
+			--percent-limit 1 2>&1
+		echo "### call graph of the benchmark process"
+		perf report -i /tmp/perf.data --stdio --no-children --comm syscall_bench \
+			--sort sym -g caller,0.5,callee --percent-limit 1 2>&1
+	} >/out/perf-$1.txt
+	rm -f /tmp/perf.data
+}
+
+for cond in $PERF; do
+	case $cond in
+	none) profile none ;;
+	ours) start_ours p && { profile ours; stop_ours p; } ;;
+	peer) start_peer p && { profile peer; stop_peer p; } ;;
+	dump) start_dump p && { profile dump; stop_dump p; } ;;
+	idle) start_idle p && { profile idle; stop_idle p; } ;;
+	esac
 done
 
 dmesg >/out/dmesg.txt
