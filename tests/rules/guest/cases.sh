@@ -23,9 +23,11 @@ setup_modify_binary_dir() { echo x >/usr/bin/old-tool; echo x >/tmp/old-tool; }
 pos_modify_binary_dir() { rm /usr/bin/old-tool; }
 neg_modify_binary_dir() { rm /tmp/old-tool; }
 
-setup_write_below_etc() { echo x >/tmp/conf; }
-pos_write_below_etc() { /bin/dash -c 'echo injected >>/etc/profile'; }
-neg_write_below_etc() { cp /tmp/conf /etc/app.conf; }
+# cp is trusted below /etc only for package managers and account tools: run by a shell it
+# raises the rule, run by a package manager (a dash named dpkg: the rule keys on names) not.
+setup_write_below_etc() { echo x >/tmp/conf; mkdir -p /tmp/pm; cp /bin/dash /tmp/pm/dpkg; }
+pos_write_below_etc() { cp /tmp/conf /etc/app.conf; }
+neg_write_below_etc() { /tmp/pm/dpkg -c 'cp /tmp/conf /etc/app.conf; true'; }
 
 pos_read_sensitive_file() { cat /etc/shadow >/dev/null; }
 neg_read_sensitive_file() { cat /etc/passwd >/dev/null; }
