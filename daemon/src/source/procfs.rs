@@ -566,18 +566,9 @@ fn read_fds(opts: &ScanOptions, pdir: &Path, pid: i64, sockets: &SocketTable, sn
         let mut e = FdEntry {
             tid: pid,
             fd,
-            ino: 0,
-            kind: FdKind::Unknown,
             name: link.clone(),
             open_flags: ppm_open_flags(flags),
-            dev: 0,
-            sip: None,
-            dip: None,
-            sport: 0,
-            dport: 0,
-            l4proto: 0,
-            unix_source: 0,
-            unix_dest: 0,
+            ..FdEntry::default()
         };
         if link.starts_with(b"/") {
             let meta = std::fs::metadata(&link_path).ok();

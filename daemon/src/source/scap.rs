@@ -214,8 +214,9 @@ impl Default for ThreadEntry {
 }
 
 /// Kind of an fd-list entry (`scap_fd_type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum FdKind {
+    #[default]
     Unknown,
     File,
     Directory,
@@ -240,7 +241,7 @@ pub enum FdKind {
 }
 
 /// One fd of the fd list.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FdEntry {
     pub tid: i64,
     pub fd: i64,
@@ -1176,17 +1177,7 @@ fn parse_fd(c: &mut Cursor<'_>, tid: i64, v2: bool) -> Result<FdEntry, String> {
         tid,
         fd,
         ino,
-        kind: FdKind::Unknown,
-        name: Vec::new(),
-        open_flags: 0,
-        dev: 0,
-        sip: None,
-        dip: None,
-        sport: 0,
-        dport: 0,
-        l4proto: 0,
-        unix_source: 0,
-        unix_dest: 0,
+        ..FdEntry::default()
     };
     let named = |k: FdKind, c: &mut Cursor<'_>, e: &mut FdEntry| -> Result<(), String> {
         e.kind = k;
@@ -1194,7 +1185,7 @@ fn parse_fd(c: &mut Cursor<'_>, tid: i64, v2: bool) -> Result<FdEntry, String> {
         Ok(())
     };
     match t {
-        0 => e.kind = FdKind::Unknown,
+        0 => {}
         1 => named(FdKind::File, c, &mut e)?,
         2 => named(FdKind::Directory, c, &mut e)?,
         3 => {

@@ -10,15 +10,7 @@ fn fd(tid: i64, fd: i64, kind: FdKind, name: &str) -> FdEntry {
         ino: 7,
         kind,
         name: name.as_bytes().to_vec(),
-        open_flags: 0,
-        dev: 0,
-        sip: None,
-        dip: None,
-        sport: 0,
-        dport: 0,
-        l4proto: 0,
-        unix_source: 0,
-        unix_dest: 0,
+        ..FdEntry::default()
     }
 }
 
