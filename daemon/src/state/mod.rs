@@ -25,7 +25,7 @@ use crate::event::decode::{self, SockAddr, SockTuple};
 use crate::event::render::{self, RenderContext};
 use crate::event::table::{self, clone_flags, flags as ef, open_flags};
 use crate::event::Event;
-use crate::source::scap::{self, Reader};
+use crate::source::scap::Reader;
 
 use thread::l4;
 pub use thread::{Container, Fd, FdKind, FdTable, Thread, User};
@@ -366,29 +366,7 @@ impl State {
         }
         for f in &r.fds {
             let pid = self.threads.get(&f.tid).map(|t| t.pid).unwrap_or(f.tid);
-            let kind = match f.kind {
-                scap::FdKind::Unknown => FdKind::Unknown,
-                scap::FdKind::File => FdKind::File,
-                scap::FdKind::Directory => FdKind::Directory,
-                scap::FdKind::Ipv4Sock => FdKind::Ipv4Sock,
-                scap::FdKind::Ipv6Sock => FdKind::Ipv6Sock,
-                scap::FdKind::Ipv4ServSock => FdKind::Ipv4ServSock,
-                scap::FdKind::Ipv6ServSock => FdKind::Ipv6ServSock,
-                scap::FdKind::Fifo => FdKind::Fifo,
-                scap::FdKind::UnixSock => FdKind::UnixSock,
-                scap::FdKind::Event => FdKind::Event,
-                scap::FdKind::Unsupported => FdKind::Unsupported,
-                scap::FdKind::Signalfd => FdKind::Signalfd,
-                scap::FdKind::Eventpoll => FdKind::Eventpoll,
-                scap::FdKind::Inotify => FdKind::Inotify,
-                scap::FdKind::Timerfd => FdKind::Timerfd,
-                scap::FdKind::Netlink => FdKind::Netlink,
-                scap::FdKind::Bpf => FdKind::Bpf,
-                scap::FdKind::Userfaultfd => FdKind::Userfaultfd,
-                scap::FdKind::IoUring => FdKind::IoUring,
-                scap::FdKind::Memfd => FdKind::Memfd,
-                scap::FdKind::Pidfd => FdKind::Pidfd,
-            };
+            let kind = f.kind;
             let mut fd = Fd {
                 kind,
                 name: f.name.clone(),

@@ -3,32 +3,9 @@
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
-/// Kind of an open file descriptor (libsinsp's `scap_fd_type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum FdKind {
-    #[default]
-    Unknown,
-    File,
-    Directory,
-    Ipv4Sock,
-    Ipv6Sock,
-    Ipv4ServSock,
-    Ipv6ServSock,
-    Fifo,
-    UnixSock,
-    Event,
-    Unsupported,
-    Signalfd,
-    Eventpoll,
-    Inotify,
-    Timerfd,
-    Netlink,
-    Bpf,
-    Userfaultfd,
-    IoUring,
-    Memfd,
-    Pidfd,
-}
+/// Kind of an open file descriptor: the capture's `scap_fd_type`, one enum for the fd lists
+/// and the state.
+pub use crate::source::scap::FdKind;
 
 impl FdKind {
     /// `fd.typechar`.
