@@ -68,103 +68,56 @@ SYSDIG_LOGIN = ("sysdig 0.29.3 apparently misreads this capture's (libs 0.11+) t
 SIGRETURN = ("generic-event syscall names: Falco 0.39's table names syscall id 15 on "
              "x86_64 rt_sigreturn, sysdig 0.29.3 prints sigreturn")
 
+CLIENTPORT = ("sysdig 0.29.3's fd.cport falls through to fd.cproto for a socket that has a "
+              "role but no client port (a unix socket, a listening socket) and prints the "
+              "empty string's bytes as port 0; libs 0.18 (sinsp_filtercheck_fd.cpp, "
+              "TYPE_CLIENTPORT) breaks out of the case: <NA>")
+CONNECT_ENTER = ("connect enter without the address parameter (captures from drivers older "
+                 "than the addr parameter): libs 0.18 (parsers.cpp parse_connect_enter, "
+                 "get_num_params() < 2) forgets the destination (dip/dport 0) and renames the "
+                 "socket from its tuple (0.0.0.0:0->0.0.0.0:0, ::1:38255->:::0), so the exit's "
+                 "tuple then sets the new destination; sysdig 0.29.3 predates that and keeps "
+                 "the old name and destination")
+THREAD_PARENT = ("libs 0.18 (parsers.cpp parse_clone_exit_caller/child): a CLONE_THREAD "
+                 "child's parent is the caller's parent ('the parent is the parent of the "
+                 "calling process'): curl's thread shows bash; sysdig 0.29.3 made the calling "
+                 "thread its parent (curl)")
+LOGINUID = ("execve's loginuid is PT_UID in libs 0.18's event table and the 'no uid' value "
+            "prints as -1(<NONE>) (event.cpp, PT_UID); sysdig 0.29.3's table typed it INT32: -1")
+
 # (field, file or '*') -> reason. Deliberate: sysdig 0.29.3 differs from Falco 0.39 here.
 DIFFERENCES = {
     ("group.gid", "*"): SYSDIG_GID,
     ("evt.type", "falco/psp/run_as_user_0_container.scap"): SIGRETURN,
+    ("evt.arg[0]", "falco/psp/run_as_user_0_container.scap"): SIGRETURN,
     ("proc.tty", "libs/sample.scap"): SYSDIG_LOGIN,
     ("user.loginname", "libs/sample.scap"): SYSDIG_LOGIN,
     ("user.loginuid", "libs/sample.scap"): SYSDIG_LOGIN,
+    ("fd.cport", "libs/sample.scap"): CLIENTPORT,
+    ("fd.cport", "libs/single_ipv6_conn.scap"): CLIENTPORT,
+    ("fd.cport", "falco/psp/run_as_user_0_container.scap"): CLIENTPORT,
+    ("proc.pname", "libs/curl_google.scap"): THREAD_PARENT,
+    ("proc.pcmdline", "libs/curl_google.scap"): THREAD_PARENT,
+    ("evt.args", "falco/psp/run_as_user_0_container.scap"): LOGINUID,
+    ("evt.info", "falco/psp/run_as_user_0_container.scap"): LOGINUID,
+    ("evt.args", "falco/psp/run_as_user_65534_container.scap"): LOGINUID,
+    ("evt.info", "falco/psp/run_as_user_65534_container.scap"): LOGINUID,
 }
+for _capture, _fields in {
+    "falco/connect_localhost.scap": ("fd.name", "fd.containername"),
+    "libs/curl_google.scap": ("fd.name", "fd.containername"),
+    "libs/single_ipv6_conn.scap": ("fd.name", "fd.containername"),
+    "libs/test_ipv6_client.scap": ("fd.name", "fd.containername", "fd.is_server", "fd.sip",
+                                   "fd.sport", "fd.rip", "fd.rport"),
+}.items():
+    for _field in _fields + ("evt.arg.fd", "evt.arg[0]", "evt.args", "evt.info"):
+        DIFFERENCES[(_field, _capture)] = CONNECT_ENTER
 
 # NOT deliberate: differences not yet resolved (either our state tracking is wrong or it is
 # a sysdig 0.29.3 / libs 2022 behaviour Falco 0.39 no longer has; not yet settled which).
-# Each entry is skipped so the rest of the comparison guards against regressions; shrink
-# this list as they are fixed.
-OPEN_SOCKETS = ("open: socket tracking (role of unconnected sockets in fd.is_server, l4proto "
-                "before connect, orientation of sockets from the capture's fd table, unix "
-                "socket names 'src->dst path', tuples of unconnected udp sendto)")
-OPEN_THREADS = "open: parent and cwd of threads created by clone(CLONE_THREAD)"
-OPEN_FDS = ("open: fds used before the capture knew them (fd.num from the enter event, "
-            "type guessed from the syscall), pipe exit fd number")
-OPEN_MISC = "open: execve of a stub thread (exepath, env, cgroups rendering), clone res name"
-OPEN_DIFFERENCES = {
-    ("fd.is_server", "falco/connect_localhost.scap"): OPEN_SOCKETS,
-    ("fd.l4proto", "falco/connect_localhost.scap"): OPEN_SOCKETS,
-    ("evt.arg.fd", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("evt.arg.res", "falco/psp/run_as_user_0_container.scap"): OPEN_MISC,
-    ("evt.arg[0]", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("evt.args", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("evt.info", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.cip", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.containername", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.cport", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.directory", "falco/psp/run_as_user_0_container.scap"): OPEN_FDS,
-    ("fd.filename", "falco/psp/run_as_user_0_container.scap"): OPEN_FDS,
-    ("fd.is_server", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.l4proto", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.lip", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.lport", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.name", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.num", "falco/psp/run_as_user_0_container.scap"): OPEN_FDS,
-    ("fd.rip", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.rport", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.sip", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.sockfamily", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.sport", "falco/psp/run_as_user_0_container.scap"): OPEN_SOCKETS,
-    ("fd.type", "falco/psp/run_as_user_0_container.scap"): OPEN_FDS,
-    ("fd.typechar", "falco/psp/run_as_user_0_container.scap"): OPEN_FDS,
-    ("proc.env", "falco/psp/run_as_user_0_container.scap"): OPEN_MISC,
-    ("proc.exepath", "falco/psp/run_as_user_0_container.scap"): OPEN_MISC,
-    ("evt.args", "falco/psp/run_as_user_65534_container.scap"): OPEN_MISC,
-    ("evt.info", "falco/psp/run_as_user_65534_container.scap"): OPEN_MISC,
-    ("evt.arg.fd", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("evt.arg[0]", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("evt.args", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("evt.info", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("fd.containername", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("fd.directory", "libs/curl_google.scap"): OPEN_FDS,
-    ("fd.is_server", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("fd.l4proto", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("fd.name", "libs/curl_google.scap"): OPEN_SOCKETS,
-    ("fd.num", "libs/curl_google.scap"): OPEN_FDS,
-    ("fd.typechar", "libs/curl_google.scap"): OPEN_FDS,
-    ("proc.cwd", "libs/curl_google.scap"): OPEN_THREADS,
-    ("proc.pcmdline", "libs/curl_google.scap"): OPEN_THREADS,
-    ("proc.pname", "libs/curl_google.scap"): OPEN_THREADS,
-    ("fd.cport", "libs/sample.scap"): OPEN_SOCKETS,
-    ("evt.arg.fd", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("evt.arg[0]", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("evt.args", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("evt.info", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.containername", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.cport", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.is_server", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.l4proto", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.lip", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.lport", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.name", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.rip", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.rport", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.sip", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("fd.sport", "libs/single_ipv6_conn.scap"): OPEN_SOCKETS,
-    ("evt.arg.fd", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("evt.arg[0]", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("evt.args", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("evt.info", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.cip", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.containername", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.cport", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.is_server", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.l4proto", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.lip", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.lport", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.name", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.rip", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.rport", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.sip", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-    ("fd.sport", "libs/test_ipv6_client.scap"): OPEN_SOCKETS,
-}
+# Each entry is skipped so the rest of the comparison guards against regressions; add one
+# only with the reason it is open.
+OPEN_DIFFERENCES = {}
 
 # Events sysdig prints that we do not: file -> {evt.num: reason}.
 EXTRA_SYSDIG_EVENTS = {

@@ -257,6 +257,7 @@ fn open_source(cfg: &Config, opts: &Options) -> Result<(EventSource, crate::stat
             state.container_resolver = Some(
                 crate::state::container_runtime::ContainerResolver::new(Default::default()),
             );
+            state.interfaces = crate::state::socket::Interfaces::of_this_machine();
             Ok((src, state))
         }
         EngineKind::Nodriver => Ok((EventSource::NoDriver, crate::state::State::default())),

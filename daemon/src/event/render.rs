@@ -315,7 +315,8 @@ pub fn ip(addr: &std::net::IpAddr, out: &mut Vec<u8>) {
     let _ = write!(out, "{addr}");
 }
 
-/// Appends `sip:sport->dip:dport` (or the unix form `src->dst path`).
+/// Appends `sip:sport->dip:dport` (or the unix form `src->dst path`); a tuple of two
+/// IPv4-mapped IPv6 addresses prints as IPv4.
 pub fn socktuple(t: &SockTuple<'_>, out: &mut Vec<u8>) {
     match t {
         SockTuple::Inet {
@@ -324,6 +325,15 @@ pub fn socktuple(t: &SockTuple<'_>, out: &mut Vec<u8>) {
             dip,
             dport,
         } => {
+            let (sip, dip) = match (sip, dip) {
+                (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
+                    match (s.to_ipv4_mapped(), d.to_ipv4_mapped()) {
+                        (Some(s), Some(d)) => (&s.into(), &d.into()),
+                        _ => (sip, dip),
+                    }
+                }
+                _ => (sip, dip),
+            };
             ip(sip, out);
             let _ = write!(out, ":{sport}->");
             ip(dip, out);
@@ -331,10 +341,31 @@ pub fn socktuple(t: &SockTuple<'_>, out: &mut Vec<u8>) {
         }
         SockTuple::Unix { source, dest, path } => {
             let _ = write!(out, "{source:x}->{dest:x} ");
-            out.extend_from_slice(path);
+            sanitized(path, out);
         }
         SockTuple::Other(_) => {}
     }
+}
+
+/// Appends a PT_SOCKADDR as libsinsp prints it: `ip:port`, a unix path, or the family.
+pub fn sockaddr(raw: &[u8], out: &mut Vec<u8>) {
+    match decode::sockaddr(raw) {
+        Some(SockAddr::Inet(a, p)) => {
+            ip(&a, out);
+            let _ = write!(out, ":{p}");
+        }
+        Some(SockAddr::Unix(path)) => sanitized(path, out),
+        Some(SockAddr::Other(f)) => {
+            let _ = write!(out, "family {f}");
+        }
+        None => {}
+    }
+}
+
+/// Appends a unix socket path without its control characters (libsinsp sanitizes them
+/// away: a path read past its end often carries a newline or garbage).
+fn sanitized(path: &[u8], out: &mut Vec<u8>) {
+    out.extend(path.iter().copied().filter(|&c| c >= 0x20 && c != 0x7f));
 }
 
 /// Joins a relative path onto a base directory and normalizes `.`/`..` like libsinsp.
@@ -511,6 +542,11 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
         }
         ParamType::Uid | ParamType::Gid => {
             let v = decode::uint(raw).unwrap_or(0) as u32;
+            // The "no id" value prints as -1 (libsinsp).
+            if v == u32::MAX {
+                out.extend_from_slice(b"-1(<NONE>)");
+                return;
+            }
             let _ = write!(out, "{v}");
             let name = if info.ptype == ParamType::Uid {
                 ctx.user_name(v)
@@ -523,7 +559,6 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
                     out.extend_from_slice(n);
                     out.push(b')');
                 }
-                None if v == u32::MAX => out.extend_from_slice(b"(<NONE>)"),
                 None => out.extend_from_slice(b"(<NA>)"),
             }
         }
@@ -547,17 +582,7 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
         ParamType::ByteBuf | ParamType::CharBufArray | ParamType::CharBufPairArray => {
             buffer(raw, out)
         }
-        ParamType::SockAddr => match decode::sockaddr(raw) {
-            Some(SockAddr::Inet(a, p)) => {
-                ip(&a, out);
-                let _ = write!(out, ":{p}");
-            }
-            Some(SockAddr::Unix(path)) => out.extend_from_slice(path),
-            Some(SockAddr::Other(f)) => {
-                let _ = write!(out, "family {f}");
-            }
-            None => {}
-        },
+        ParamType::SockAddr => sockaddr(raw, out),
         ParamType::SockTuple => {
             if let Some(t) = decode::socktuple(raw) {
                 socktuple(&t, out);
@@ -570,11 +595,11 @@ fn value(ev: &Event<'_>, info: &ParamInfo, raw: &[u8], ctx: &dyn RenderContext, 
                     out.push(b' ');
                 }
                 first = false;
+                // fd, type char ('?' for an fd the state does not know), flags in hex
+                // (the i16 widened as libsinsp does).
                 let _ = write!(out, "{fd}:");
-                if let Some(c) = ctx.fd_typechar(fd) {
-                    out.push(c);
-                }
-                let _ = write!(out, "{flags}");
+                out.push(ctx.fd_typechar(fd).unwrap_or(b'?'));
+                let _ = write!(out, "{:x}", flags as i32 as u32);
             }
         }
         ParamType::Ipv4Addr => {
@@ -672,6 +697,64 @@ mod tests {
             String::from_utf8(o).unwrap(),
             "fd=-2(ENOENT) name=/etc/x flags=4097(O_RDONLY|O_CLOEXEC) mode=0644 "
         );
+    }
+
+    #[test]
+    fn fd_lists_print_type_chars_and_hex_flags() {
+        let mut fds = 2u16.to_le_bytes().to_vec();
+        fds.extend(4i64.to_le_bytes());
+        fds.extend(0x204i16.to_le_bytes());
+        fds.extend(5i64.to_le_bytes());
+        fds.extend((-1i16).to_le_bytes());
+        let rec = encode(0, 1, 80, &[&fds, &0i64.to_le_bytes()]);
+        let mut o = Vec::new();
+        args(&Event::parse(&rec).unwrap(), &NoState, &mut o);
+        assert_eq!(o, b"fds=4:?204 5:?ffffffff timeout=0 ");
+    }
+
+    #[test]
+    fn no_id_and_mapped_tuples_print_like_libsinsp() {
+        let rec = encode(0, 1, 198, &[&u32::MAX.to_le_bytes()]);
+        let mut o = Vec::new();
+        args(&Event::parse(&rec).unwrap(), &NoState, &mut o);
+        assert_eq!(o, b"uid=-1(<NONE>) ");
+        let rec = encode(0, 1, 198, &[&7u32.to_le_bytes()]);
+        o.clear();
+        args(&Event::parse(&rec).unwrap(), &NoState, &mut o);
+        assert_eq!(o, b"uid=7(<NA>) ");
+        o.clear();
+        let t = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
+        socktuple(
+            &SockTuple::Inet {
+                sip: t("::ffff:10.0.0.1"),
+                sport: 1,
+                dip: t("::ffff:10.0.0.2"),
+                dport: 2,
+            },
+            &mut o,
+        );
+        assert_eq!(o, b"10.0.0.1:1->10.0.0.2:2");
+        o.clear();
+        socktuple(
+            &SockTuple::Inet {
+                sip: t("::ffff:10.0.0.1"),
+                sport: 1,
+                dip: t("::1"),
+                dport: 2,
+            },
+            &mut o,
+        );
+        assert_eq!(o, b"::ffff:10.0.0.1:1->::1:2");
+        o.clear();
+        socktuple(
+            &SockTuple::Unix {
+                source: 0,
+                dest: 0xff,
+                path: b"/run/x.sock\n",
+            },
+            &mut o,
+        );
+        assert_eq!(o, b"0->ff /run/x.sock");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::event::table::{self, open_flags, ParamType};
 use crate::event::Event;
 use crate::fields::{Extractor, FieldArg, Values};
 
-use super::thread::{l4, Fd, FdKind, Thread};
+use super::thread::{l4, Fd, FdKind, Role, Thread};
 use super::State;
 
 /// A field of the syscall source, resolved from its name.
@@ -519,17 +519,22 @@ fn push_joined(items: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn local_remote(f: &Fd) -> (Option<IpAddr>, u16, Option<IpAddr>, u16) {
-    // (local ip, local port, remote ip, remote port)
-    if f.server_role {
-        (
-            f.dip.or(f.sip),
-            if f.dip.is_some() { f.dport } else { f.sport },
-            f.dip.and(f.sip),
-            f.sport,
-        )
-    } else {
-        (f.sip, f.sport, f.dip, f.dport)
+/// The ends of a socket as the fd fields show them (libsinsp's rules): client and server
+/// of a connection once it has a role, local and remote by which end is an address of
+/// this machine.
+struct Ends {
+    client: Option<(IpAddr, u16)>,
+    /// A listening socket shows its port but (until bound by an event) not its address.
+    server_ip: Option<IpAddr>,
+    server_port: Option<u16>,
+    local: Option<(IpAddr, u16)>,
+    remote: Option<(IpAddr, u16)>,
+}
+
+fn zero_of(kind: FdKind) -> IpAddr {
+    match kind {
+        FdKind::Ipv6Sock | FdKind::Ipv6ServSock => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        _ => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
     }
 }
 
@@ -594,8 +599,55 @@ impl<'s, 'e> EventFields<'s, 'e> {
         self.state.threads.get(&t.pid).unwrap_or(t)
     }
 
+    /// Whether `ip` is an address of this machine for the event's thread.
+    fn is_local_ip(&self, ip: IpAddr) -> bool {
+        self.state.is_local_ip(self.ev.tid(), ip)
+    }
+
+    /// Client, server, local and remote ends of inet socket `f` (only the ones `field`
+    /// needs are worked out: locality looks at the interfaces and containers).
+    fn socket_ends(&self, f: &Fd, field: Field) -> Ends {
+        use Field::*;
+        let zero = zero_of(f.kind);
+        let (src, dst) = (
+            (f.sip.unwrap_or(zero), f.sport),
+            (f.dip.unwrap_or(zero), f.dport),
+        );
+        let connection = f.kind.is_connection();
+        let known = f.role != Role::None;
+        let listening = f.kind.is_server();
+        let mut e = Ends {
+            client: (connection && known).then_some(src),
+            server_ip: match () {
+                _ if !known => None,
+                _ if listening => Some(src.0),
+                _ => Some(dst.0),
+            },
+            server_port: match () {
+                _ if listening => Some(src.1),
+                _ if known => Some(dst.1),
+                _ => None,
+            },
+            local: None,
+            remote: None,
+        };
+        if connection
+            && known
+            && matches!(field, FdLip | FdLnet | FdRip | FdRnet | FdLport | FdRport)
+        {
+            let (l, r) = if self.is_local_ip(src.0) {
+                (src, dst)
+            } else {
+                (dst, src)
+            };
+            e.local = Some(l);
+            e.remote = Some(r);
+        }
+        e
+    }
+
     fn fd(&self) -> Option<&'s Fd> {
-        let fd = self.state.current_fd()?;
+        let fd = self.state.current_fd().filter(|f| *f >= 0)?;
         self.state.fd(self.ev.tid(), fd)
     }
 
@@ -1034,7 +1086,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 push_joined(&t.args, &mut self.buf);
                 out.push_str(&self.buf);
             }
-            ProcCwd => out.push_str(&t.cwd),
+            ProcCwd => out.push_str(self.state.cwd_of(t.tid)),
             ProcNthreads => {
                 let pid = t.pid;
                 let n = state.fdtables.get(&pid).map(|f| f.refs).unwrap_or(0);
@@ -1428,8 +1480,6 @@ impl<'s, 'e> EventFields<'s, 'e> {
             FdNum => {
                 if let Some(fd) = self.state.current_fd() {
                     out.push_int(fd)
-                } else if self.null_fd_typechar().is_some() {
-                    out.push_int(-1)
                 }
                 return;
             }
@@ -1439,17 +1489,46 @@ impl<'s, 'e> EventFields<'s, 'e> {
             }
             _ => {}
         }
+        // A failed connect is named by the tuple it reports, whatever the fd holds.
+        if matches!(field, FdName | FdContainername)
+            && table::name_of(ev.event_type()) == "connect"
+            && self.rawres().is_some_and(|r| r < 0)
+        {
+            self.buf.clear();
+            if field == FdContainername {
+                if let Some(t) = self.thread() {
+                    self.buf.extend_from_slice(&t.container_id);
+                }
+                self.buf.push(b':');
+            }
+            if let Some(i) = ev.param_index("tuple") {
+                let ctx = self.state.render_context(ev.tid());
+                render::param_value(ev, i, &ctx, &mut self.buf);
+            }
+            out.push_str(&self.buf);
+            return;
+        }
         let Some(f) = self.fd() else {
             self.unknown_fd_field(field, out);
             return;
         };
-        let (lip, lport, rip, rport) = local_remote(f);
-        let (cip, cport, sip, sport) = if f.kind.is_server() {
-            (None, 0, f.sip, f.sport)
-        } else {
-            (f.sip, f.sport, f.dip, f.dport)
-        };
         let inet = f.kind.is_inet();
+        let ends = if inet {
+            self.socket_ends(f, field)
+        } else {
+            Ends {
+                client: None,
+                server_ip: None,
+                server_port: None,
+                local: None,
+                remote: None,
+            }
+        };
+        let zero = zero_of(f.kind);
+        let (src, dst) = (
+            (f.sip.unwrap_or(zero), f.sport),
+            (f.dip.unwrap_or(zero), f.dport),
+        );
         match field {
             FdType => out.push_str(f.kind.type_name().as_bytes()),
             FdTypechar => out.push_str(&[f.kind.typechar()]),
@@ -1480,69 +1559,43 @@ impl<'s, 'e> EventFields<'s, 'e> {
                     out.push_str(n)
                 }
             }
-            FdIp | FdNet => {
-                if inet {
-                    if let Some(ip) = cip {
-                        out.push_ip(ip)
-                    }
-                    if let Some(ip) = sip {
-                        out.push_ip(ip)
-                    }
-                }
-            }
-            FdCip | FdCnet => {
-                if let (true, Some(ip)) = (inet, cip) {
-                    out.push_ip(ip)
-                }
-            }
-            FdSip | FdSnet => {
-                if let (true, Some(ip)) = (inet, sip) {
-                    out.push_ip(ip)
-                }
-            }
-            FdLip | FdLnet => {
-                if let (true, Some(ip)) = (inet, lip) {
-                    out.push_ip(ip)
-                }
-            }
-            FdRip | FdRnet => {
-                if let (true, Some(ip)) = (inet, rip) {
-                    out.push_ip(ip)
-                }
-            }
-            FdPort => {
-                if inet {
-                    if cip.is_some() {
-                        out.push_uint(cport as u64)
-                    }
-                    if sip.is_some() {
-                        out.push_uint(sport as u64)
+            FdIp | FdNet | FdPort => {
+                let ends: &[(IpAddr, u16)] = match f.kind {
+                    FdKind::Ipv4Sock | FdKind::Ipv6Sock => &[src, dst],
+                    FdKind::Ipv4ServSock | FdKind::Ipv6ServSock => &[src],
+                    _ => &[],
+                };
+                for (ip, port) in ends {
+                    if field == FdPort {
+                        out.push_uint(*port as u64)
+                    } else {
+                        out.push_ip(*ip)
                     }
                 }
             }
-            FdCport => {
-                if inet && cip.is_some() {
-                    out.push_uint(cport as u64)
-                }
-            }
-            FdSport => {
-                if inet && sip.is_some() {
-                    out.push_uint(sport as u64)
-                }
-            }
-            FdLport => {
-                if inet && lip.is_some() {
-                    out.push_uint(lport as u64)
-                }
-            }
-            FdRport => {
-                if inet && rip.is_some() {
-                    out.push_uint(rport as u64)
-                }
-            }
+            FdCip | FdCnet => ends.client.into_iter().for_each(|(ip, _)| out.push_ip(ip)),
+            FdSip | FdSnet => ends.server_ip.into_iter().for_each(|ip| out.push_ip(ip)),
+            FdLip | FdLnet => ends.local.into_iter().for_each(|(ip, _)| out.push_ip(ip)),
+            FdRip | FdRnet => ends.remote.into_iter().for_each(|(ip, _)| out.push_ip(ip)),
+            FdCport => ends
+                .client
+                .into_iter()
+                .for_each(|(_, p)| out.push_uint(p as u64)),
+            FdSport => ends
+                .server_port
+                .into_iter()
+                .for_each(|p| out.push_uint(p as u64)),
+            FdLport => ends
+                .local
+                .into_iter()
+                .for_each(|(_, p)| out.push_uint(p as u64)),
+            FdRport => ends
+                .remote
+                .into_iter()
+                .for_each(|(_, p)| out.push_uint(p as u64)),
             FdL4proto => {
                 if inet {
-                    out.push_str(l4::name(f.l4proto).as_bytes())
+                    out.push_str(l4::name(f.shown_l4proto()).as_bytes())
                 }
             }
             FdSockfamily => match f.kind {
@@ -1553,7 +1606,12 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 FdKind::UnixSock => out.push_str(b"unix"),
                 _ => {}
             },
-            FdIsServer => out.push_bool(f.server_role),
+            // A connection is the server end when its destination is this machine.
+            FdIsServer => out.push_bool(match f.kind {
+                FdKind::Ipv4ServSock | FdKind::Ipv6ServSock => true,
+                FdKind::Ipv4Sock | FdKind::Ipv6Sock => self.is_local_ip(dst.0),
+                _ => false,
+            }),
             FdUid => {
                 let Some(t) = self.thread() else { return };
                 let Some(fd) = self.state.current_fd() else {
@@ -1598,73 +1656,77 @@ impl<'s, 'e> EventFields<'s, 'e> {
         }
     }
 
-    /// For an event that creates an fd but has none (the enter, or a failed exit), the type
-    /// char libsinsp derives from the system call; `fd.num` is then -1.
-    fn null_fd_typechar(&self) -> Option<u8> {
-        if self.state.current_fd().is_some() {
-            return None;
-        }
-        if !self.ev.is_enter() && self.rawres().map_or(true, |r| r >= 0) {
-            return None;
-        }
-        Some(match table::name_of(self.ev.event_type()) {
-            "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => b'f',
-            "socket" | "accept" | "accept4" => b'4',
-            "pipe" | "pipe2" => b'p',
-            "eventfd" | "eventfd2" => b'e',
-            "signalfd" | "signalfd4" => b's',
-            "inotify_init" | "inotify_init1" => b'i',
-            "timerfd_create" => b't',
-            "epoll_create" | "epoll_create1" => b'l',
-            _ => return None,
-        })
-    }
-
-    /// What libsinsp reports for an fd the event uses but the table does not know: type
-    /// char `o`; on the exit an empty name in `/`.
+    /// What libsinsp reports for an fd event whose fd is not in the table: the type char
+    /// the syscall suggests, and on the exit the name the syscall's arguments give (a
+    /// failed open's path, a failed accept/connect's tuple, else empty).
     fn unknown_fd_field(&mut self, field: Field, out: &mut Values) {
         use Field::*;
         if self.state.current_fd().is_none() {
-            if let Some(path) = self.state.failed_open_path() {
-                // libsinsp names the file a failed open asked for.
-                let dir_len = path.iter().rposition(|&c| c == b'/').unwrap_or(0);
-                match field {
-                    FdName | FdNameraw => out.push_str(path),
-                    FdDirectory => out.push_str(if dir_len == 0 { b"/" } else { &path[..dir_len] }),
-                    FdContainername => {
-                        self.buf.clear();
-                        if let Some(t) = self.thread() {
-                            self.buf.extend_from_slice(&t.container_id);
-                        }
-                        self.buf.push(b':');
-                        self.buf.extend_from_slice(path);
-                        out.push_str(&self.buf);
-                    }
-                    _ => {}
-                }
-            }
-            if field == FdTypechar {
-                if let Some(c) = self.null_fd_typechar() {
-                    out.push_str(&[c]);
-                }
-            }
             return;
         }
-        let exit = !self.ev.is_enter();
-        match field {
-            FdTypechar => out.push_str(b"o"),
-            FdName | FdNameraw if exit => out.push_str(b""),
-            FdDirectory if exit => out.push_str(b"/"),
-            FdContainername if exit => {
-                self.buf.clear();
-                if let Some(t) = self.thread() {
-                    self.buf.extend_from_slice(&t.container_id);
+        let ev = self.ev;
+        let syscall = table::name_of(ev.event_type());
+        if field == FdTypechar {
+            let c = match syscall {
+                "open" | "openat" | "openat2" | "creat" => b'f',
+                // libsinsp guesses IPv4 for any socket.
+                "socket" | "accept" | "accept4" => b'4',
+                "pipe" | "pipe2" => b'p',
+                "eventfd" | "eventfd2" => b'e',
+                "signalfd" | "signalfd4" => b's',
+                "timerfd_create" => b't',
+                "inotify_init" | "inotify_init1" => b'i',
+                _ => b'o',
+            };
+            out.push_str(&[c]);
+            return;
+        }
+        if ev.is_enter()
+            || !matches!(
+                field,
+                FdName | FdNameraw | FdContainername | FdDirectory | FdContainerdirectory
+            )
+        {
+            return;
+        }
+        let mut name = std::mem::take(&mut self.buf);
+        name.clear();
+        match syscall {
+            "open" | "openat" | "openat2" | "creat" => {
+                name.extend_from_slice(self.state.failed_open_path().unwrap_or_default())
+            }
+            "accept" | "accept4" | "connect" | "open_by_handle_at" => {
+                let param = if syscall == "open_by_handle_at" {
+                    "path"
+                } else {
+                    "tuple"
+                };
+                if let Some(i) = ev.param_index(param) {
+                    let ctx = self.state.render_context(ev.tid());
+                    render::param_value(ev, i, &ctx, &mut name);
                 }
-                self.buf.push(b':');
-                out.push_str(&self.buf);
             }
             _ => {}
         }
+        if matches!(field, FdDirectory | FdContainerdirectory) {
+            match memchr::memrchr(b'/', &name) {
+                Some(i) if i != 0 && i < name.len() - 1 => name.truncate(i),
+                Some(i) if i != 0 => {}
+                _ => {
+                    name.clear();
+                    name.push(b'/');
+                }
+            }
+        }
+        if matches!(field, FdContainername | FdContainerdirectory) {
+            let id = self
+                .thread()
+                .map(|t| &t.container_id[..])
+                .unwrap_or_default();
+            name.splice(0..0, id.iter().copied().chain([b':']));
+        }
+        out.push_str(&name);
+        self.buf = name;
     }
 
     fn fs_path(&mut self, field: Field, out: &mut Values) {

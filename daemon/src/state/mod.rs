@@ -15,20 +15,21 @@ pub mod container;
 pub mod container_runtime;
 pub mod extract;
 pub mod print;
+pub mod socket;
 pub mod thread;
 
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
-use crate::event::decode::{self, SockAddr, SockTuple};
+use crate::event::decode::{self, SockAddr};
 use crate::event::render::{self, RenderContext};
 use crate::event::table::{self, clone_flags, flags as ef, open_flags};
 use crate::event::Event;
-use crate::source::scap::Reader;
+use crate::source::scap::{FdEntry, Reader};
 
 use thread::l4;
-pub use thread::{Container, Fd, FdKind, FdTable, Thread, User};
+pub use thread::{Container, Fd, FdKind, FdTable, Role, Thread, User};
 
 /// Table size limits (libsinsp's defaults are in the same range).
 #[derive(Clone, Copy, Debug)]
@@ -69,7 +70,13 @@ enum Kind {
     Open,
     Socket,
     SocketPair,
+    ConnectEnter,
     Connect,
+    SendToEnter,
+    /// sendto/sendmsg exits: a datagram's destination names an unconnected socket.
+    SendTo,
+    /// recvfrom/recvmsg exits: a datagram's source names an unconnected socket.
+    RecvFrom,
     Accept,
     Bind,
     Close,
@@ -90,6 +97,8 @@ enum Kind {
     Setregid,
     Setsid,
     Chroot,
+    /// copy_file_range exit: the event's fd is the output one.
+    CopyFileRange,
     ContainerJson,
     ContainerOld,
     UserAdded,
@@ -108,6 +117,8 @@ fn kind_of(id: u16) -> Kind {
             "container" => Kind::ContainerJson,
             "useradded" => Kind::UserAdded,
             "groupadded" => Kind::GroupAdded,
+            "connect" => Kind::ConnectEnter,
+            "sendto" => Kind::SendToEnter,
             _ => Kind::None,
         };
     }
@@ -116,6 +127,9 @@ fn kind_of(id: u16) -> Kind {
         "socket" => Kind::Socket,
         "socketpair" => Kind::SocketPair,
         "connect" => Kind::Connect,
+        "sendto" | "sendmsg" => Kind::SendTo,
+        "recvfrom" | "recvmsg" => Kind::RecvFrom,
+        "copy_file_range" => Kind::CopyFileRange,
         "accept" | "accept4" => Kind::Accept,
         "bind" => Kind::Bind,
         "close" => Kind::Close,
@@ -153,14 +167,19 @@ fn kinds() -> &'static [Kind] {
     K.get_or_init(|| (0..table::EVENT_TYPE_COUNT as u16).map(kind_of).collect())
 }
 
-/// Index of the `fd` parameter of each event type (looked up by name once, not per event).
+/// Index of the `fd` parameter of each event type (looked up once, not per event): the one
+/// named `fd`, else a leading FD parameter (copy_file_range's `fdin`).
 fn fd_param_index(etype: u16) -> Option<usize> {
     static FD: std::sync::OnceLock<Vec<Option<u8>>> = std::sync::OnceLock::new();
     FD.get_or_init(|| {
         (0..table::EVENT_TYPE_COUNT as u16)
             .map(|t| {
                 table::info(t)
-                    .and_then(|i| i.param_index("fd"))
+                    .and_then(|i| {
+                        i.param_index("fd").or_else(|| {
+                            (i.params.first()?.ptype == table::ParamType::Fd).then_some(0)
+                        })
+                    })
                     .and_then(|i| u8::try_from(i).ok())
             })
             .collect()
@@ -213,6 +232,19 @@ fn basename(p: &[u8]) -> &[u8] {
     }
 }
 
+/// An environment buffer up to where only NUL padding is left (libsinsp stops reading
+/// there: a process list's fixed-size environment is not a list of empty variables).
+fn env_items(env: &[u8]) -> &[u8] {
+    let mut at = 0;
+    while at < env.len() {
+        if env[at] == 0 && env[at..].iter().all(|&b| b == 0) {
+            return &env[..at];
+        }
+        at += memchr::memchr(0, &env[at..]).map_or(env.len() - at, |i| i + 1);
+    }
+    env
+}
+
 fn with_trailing_slash(mut v: Vec<u8>) -> Vec<u8> {
     if !v.ends_with(b"/") {
         v.push(b'/');
@@ -233,6 +265,7 @@ pub struct State {
     pub containers: HashMap<Vec<u8>, Container>,
     /// Live sources only: finds metadata of containers no container event described.
     pub container_resolver: Option<container_runtime::ContainerResolver>,
+    pub interfaces: socket::Interfaces,
     pub hostname: String,
     pub limits: Limits,
     pub stats: StateStats,
@@ -269,6 +302,7 @@ impl State {
             groups: FxHashMap::default(),
             containers: HashMap::new(),
             container_resolver: None,
+            interfaces: socket::Interfaces::default(),
             hostname: String::new(),
             limits,
             stats: StateStats::default(),
@@ -302,6 +336,13 @@ impl State {
         if let Some(m) = &r.machine {
             self.hostname = m.hostname.clone();
         }
+        // Every libscap capture lists at least the loopback interfaces; one with no list at
+        // all (written from a procfs snapshot) gets those, so 127.0.0.1 and ::1 stay local.
+        self.interfaces = if r.interfaces.is_empty() {
+            socket::Interfaces::loopback()
+        } else {
+            socket::Interfaces::new(&r.interfaces)
+        };
         for u in &r.users {
             self.users.insert(
                 u.uid,
@@ -331,8 +372,13 @@ impl State {
                 exe: t.exe.clone(),
                 exepath: t.exepath.clone(),
                 args: t.args.clone(),
-                env: t.env.clone(),
-                cwd: with_trailing_slash(t.cwd.clone()),
+                env: env_items(&t.env).to_vec(),
+                // One working directory per process, kept by its main thread.
+                cwd: if t.tid == t.pid {
+                    with_trailing_slash(t.cwd.clone())
+                } else {
+                    Vec::new()
+                },
                 root: t.root.clone(),
                 cgroups: t.cgroups.clone(),
                 container_id: container::container_id_from_cgroups(&t.cgroups)
@@ -359,16 +405,21 @@ impl State {
                 vmswap_kb: t.vmswap_kb,
                 pfmajor: t.pfmajor,
                 pfminor: t.pfminor,
-                last_fd: -1,
+                last_fd: 0,
                 ..Thread::default()
             };
             self.add_thread(th);
         }
-        for f in &r.fds {
+        self.load_fds(&r.fds);
+    }
+
+    /// Adds the capture's fd lists (after the threads they belong to).
+    fn load_fds(&mut self, fds: &[FdEntry]) {
+        let mut listening_ports = Vec::new();
+        for f in fds {
             let pid = self.threads.get(&f.tid).map(|t| t.pid).unwrap_or(f.tid);
-            let kind = f.kind;
             let mut fd = Fd {
-                kind,
+                kind: f.kind,
                 name: f.name.clone(),
                 name_raw: f.name.clone(),
                 open_flags: f.open_flags,
@@ -381,16 +432,52 @@ impl State {
                 l4proto: f.l4proto,
                 unix_source: f.unix_source,
                 unix_dest: f.unix_dest,
-                name_changed: false,
                 cloexec: f.open_flags & 0x1000 != 0,
-                server_role: matches!(kind, FdKind::Ipv4ServSock | FdKind::Ipv6ServSock),
+                ..Fd::default()
             };
-            if kind.is_inet() {
+            match f.kind {
+                FdKind::Ipv6Sock => {
+                    if let (Some(s), Some(d)) = (f.sip, f.dip) {
+                        let (kind, s, d) = socket::inet_tuple(s, d);
+                        (fd.kind, fd.sip, fd.dip) = (kind, Some(s), Some(d));
+                    }
+                }
+                FdKind::Ipv4ServSock | FdKind::Ipv6ServSock => listening_ports.push(f.sport),
+                // A unix socket listed with a path is the listening (server) end.
+                FdKind::UnixSock => {
+                    fd.role = if f.name.is_empty() {
+                        Role::Client
+                    } else {
+                        Role::Server
+                    }
+                }
+                _ => {}
+            }
+            if fd.kind.is_inet() {
                 let mut name = Vec::new();
-                socket_name(&fd, &mut name);
+                socket::inet_name(&fd, &mut name);
                 fd.name = name;
             }
             self.insert_fd(pid, f.fd, fd);
+        }
+        // The process list says nothing of who connected: like libsinsp, an IPv4 connection
+        // from a port some socket listens on is the server end (its tuple turned to
+        // client->server), any other the client end.
+        for table in self.fdtables.values_mut() {
+            for f in table.fds.values_mut() {
+                if f.kind != FdKind::Ipv4Sock {
+                    continue;
+                }
+                if listening_ports.contains(&f.sport) {
+                    socket::swap_ends(f);
+                    f.role = Role::Server;
+                    let mut name = std::mem::take(&mut f.name);
+                    socket::inet_name(f, &mut name);
+                    f.name = name;
+                } else {
+                    f.role = Role::Client;
+                }
+            }
         }
     }
 
@@ -409,7 +496,7 @@ impl State {
             uid: u32::MAX,
             gid: u32::MAX,
             loginuid: u32::MAX,
-            last_fd: -1,
+            last_fd: 0,
             stub: true,
             ..Thread::default()
         });
@@ -470,6 +557,67 @@ impl State {
     fn fd_mut(&mut self, tid: i64, fd: i64) -> Option<&mut Fd> {
         let pid = self.threads.get(&tid)?.pid;
         self.fdtables.get_mut(&pid)?.fds.get_mut(&fd)
+    }
+
+    /// Whether `ip` is an address of this machine as libsinsp judges it for thread `tid`:
+    /// an IPv4 address of its container (or, when the container's own address is unknown,
+    /// of any container) or of an interface; an IPv6 address only outside containers, in
+    /// the /64 of an interface.
+    pub fn is_local_ip(&self, tid: i64, ip: std::net::IpAddr) -> bool {
+        let container = self
+            .threads
+            .get(&tid)
+            .map(|t| &t.container_id[..])
+            .unwrap_or_default();
+        let container_ip = |c: &Container| {
+            std::str::from_utf8(&c.ip)
+                .ok()
+                .and_then(|s| s.parse::<std::net::Ipv4Addr>().ok())
+                .filter(|a| !a.is_unspecified())
+        };
+        match ip {
+            std::net::IpAddr::V4(a) => {
+                if let Some(c) = self
+                    .containers
+                    .get(container)
+                    .filter(|_| !container.is_empty())
+                {
+                    let hit = match container_ip(c) {
+                        Some(own) => own == a,
+                        None => self.containers.values().any(|o| container_ip(o) == Some(a)),
+                    };
+                    if hit {
+                        return true;
+                    }
+                }
+                self.interfaces.has_v4(a)
+            }
+            std::net::IpAddr::V6(a) => container.is_empty() && self.interfaces.has_v6_net(a),
+        }
+    }
+
+    /// The working directory of thread `tid`: its process's, kept by the main thread (as
+    /// libsinsp keeps it; `./` when the main thread is unknown).
+    pub fn cwd_of(&self, tid: i64) -> &[u8] {
+        match self.threads.get(&tid) {
+            Some(t) if t.tid == t.pid => &t.cwd,
+            Some(t) => self.threads.get(&t.pid).map_or(b"./", |m| &m.cwd[..]),
+            None => b"./",
+        }
+    }
+
+    /// chdir/fchdir: the process's working directory becomes `path` resolved against the
+    /// calling thread's own one (what libsinsp's `update_cwd` does).
+    fn change_cwd(&mut self, tid: i64, path: &[u8]) {
+        let Some(t) = self.threads.get(&tid) else {
+            return;
+        };
+        let mut cwd = Vec::new();
+        render::concat_path(&t.cwd, path, &mut cwd);
+        let (cwd, pid) = (with_trailing_slash(cwd), t.pid);
+        if let Some(main) = self.threads.get_mut(&pid) {
+            main.cwd = cwd;
+        }
     }
 
     /// fd number the current event refers to, if any.
@@ -536,16 +684,30 @@ impl State {
         {
             self.add_stub_thread(ev.tid());
         }
+        // The fd fields of an fd event show the thread's last event fd (libsinsp's
+        // `lastevent_fd`): set by an enter that names one, by whatever creates one.
+        let fd_event = info.has_flag(ef::USES_FD)
+            || info.has_flag(ef::CREATES_FD)
+            || info.has_flag(ef::DESTROYS_FD);
         if ev.is_enter() {
             let fd = if info.has_flag(ef::USES_FD) {
-                fd_param_index(etype).and_then(|i| ev.param_i64(i))
+                fd_param_index(etype)
+                    .and_then(|i| ev.param_i64(i))
+                    .unwrap_or(-1)
             } else {
-                None
+                -1
             };
-            self.cur_fd = fd;
             let max = self.limits.max_enter_event;
-            if let Some(th) = self.threads.get_mut(&ev.tid()) {
-                th.last_fd = fd.unwrap_or(-1);
+            // Scheduler and other tracepoint events do not interrupt a syscall: the
+            // thread keeps its enter event (libsinsp's EF_SKIPPARSERESET).
+            let thread = if skips_parse_reset(etype) {
+                None
+            } else {
+                self.threads.get_mut(&ev.tid())
+            };
+            if let Some(th) = thread {
+                self.cur_fd = fd_event.then_some(fd);
+                th.last_fd = fd;
                 th.last_enter.clear();
                 if ev.raw().len() <= max {
                     th.last_enter.extend_from_slice(ev.raw());
@@ -555,6 +717,8 @@ impl State {
             }
             match kind {
                 Kind::ProcExit => self.pending_thread_removal = Some(ev.tid()),
+                Kind::ConnectEnter => self.on_connect_enter(ev),
+                Kind::SendToEnter => self.on_sendto_enter(ev),
                 Kind::ContainerJson => {
                     if let Some(c) = ev.param_str(0).and_then(container::parse_container_json) {
                         self.containers.insert(c.id.clone(), c);
@@ -593,30 +757,26 @@ impl State {
         }
 
         // Exit: borrow the thread's stored enter event (moved out, put back after).
+        let fd_out = (kind == Kind::CopyFileRange)
+            .then(|| ev.param_i64(1))
+            .flatten();
         let (enter_buf, last_fd) = self
             .threads
             .get_mut(&ev.tid())
-            .map(|t| (std::mem::take(&mut t.last_enter), t.last_fd))
-            .unwrap_or((Vec::new(), -1));
+            .map(|t| {
+                if let Some(out) = fd_out {
+                    t.last_fd = out;
+                }
+                (std::mem::take(&mut t.last_enter), Some(t.last_fd))
+            })
+            .unwrap_or((Vec::new(), None));
         let enter = Event::parse(&enter_buf)
             .ok()
             .filter(|e| e.event_type() + 1 == etype);
         let args = Args { ev: *ev, enter };
-        if info.has_flag(ef::USES_FD) || info.has_flag(ef::DESTROYS_FD) {
-            self.cur_fd = fd_param_index(etype)
-                .and_then(|i| ev.param_i64(i))
-                .or((last_fd >= 0).then_some(last_fd));
-        }
-        if info.has_flag(ef::CREATES_FD) && kind != Kind::Clone {
-            if let Some(fd) = ev.param_i64(0).filter(|f| *f >= 0) {
-                if matches!(kind, Kind::Pipe) {
-                    // libsinsp names a pipe event by its read end.
-                    self.cur_fd = args.own("fd1").and_then(decode::int);
-                } else {
-                    self.cur_fd = Some(fd);
-                }
-            }
-        }
+        // The exit refers to the enter's fd (whatever its own parameters say), its
+        // parsers to what they create.
+        self.cur_fd = last_fd;
         self.apply_exit(kind, &args);
         if self.container_resolver.is_some() {
             self.resolve_live_container(ev.tid(), ev.ts());
@@ -625,6 +785,9 @@ impl State {
             if th.last_enter.is_empty() {
                 th.last_enter = enter_buf;
             }
+            self.cur_fd = fd_event.then_some(th.last_fd);
+        } else {
+            self.cur_fd = None;
         }
     }
 
@@ -660,6 +823,7 @@ impl State {
         let res = ev.param_i64(0);
         match kind {
             Kind::None | Kind::ProcExit | Kind::ContainerJson | Kind::ContainerOld => {}
+            Kind::ConnectEnter | Kind::SendToEnter | Kind::CopyFileRange => {}
             Kind::UserAdded | Kind::GroupAdded => {}
             Kind::Open => self.on_open(a),
             Kind::Socket => {
@@ -667,35 +831,9 @@ impl State {
                     return;
                 };
                 let domain = a.u64("domain").unwrap_or(0);
-                let stype = a.u64("type").unwrap_or(0) & 0xf;
+                let stype = a.u64("type").unwrap_or(0);
                 let proto = a.u64("proto").unwrap_or(0);
-                let kind = match domain {
-                    2 => FdKind::Ipv4Sock,
-                    10 => FdKind::Ipv6Sock,
-                    1 => FdKind::UnixSock,
-                    16 => FdKind::Netlink,
-                    _ => FdKind::Unsupported,
-                };
-                let l4proto = if kind.is_inet() {
-                    match (stype, proto) {
-                        (_, 1) | (_, 58) => l4::ICMP,
-                        (1, _) => l4::TCP,
-                        (2, _) => l4::UDP,
-                        (3, _) => l4::RAW,
-                        _ => l4::UNKNOWN,
-                    }
-                } else {
-                    l4::NA
-                };
-                self.new_fd(
-                    tid,
-                    fd,
-                    Fd {
-                        kind,
-                        l4proto,
-                        ..Fd::default()
-                    },
-                );
+                self.new_fd(tid, fd, new_socket(domain, stype, proto));
             }
             Kind::SocketPair => {
                 if res != Some(0) {
@@ -710,7 +848,6 @@ impl State {
                             fd,
                             Fd {
                                 kind: FdKind::UnixSock,
-                                l4proto: l4::NA,
                                 unix_source: src,
                                 unix_dest: peer,
                                 ..Fd::default()
@@ -719,79 +856,64 @@ impl State {
                     }
                 }
             }
-            Kind::Connect => {
-                let Some(fd) = self.cur_fd else { return };
-                let tuple = a.own("tuple").and_then(decode::socktuple);
-                match tuple {
-                    Some(t) => self.set_tuple(tid, fd, &t, false),
-                    None => {
-                        // No tuple: keep what the enter's address says about the peer.
-                        if let Some(SockAddr::Inet(ip, port)) =
-                            a.bytes("addr").and_then(decode::sockaddr)
-                        {
-                            if let Some(f) = self.fd_mut(tid, fd) {
-                                f.dip = Some(ip);
-                                f.dport = port;
-                            }
-                        }
-                    }
-                }
-            }
+            Kind::Connect => self.on_connect_exit(a),
+            Kind::SendTo | Kind::RecvFrom => self.on_datagram_exit(kind == Kind::RecvFrom, a),
             Kind::Accept => {
                 let Some(fd) = res.filter(|f| *f >= 0) else {
                     return;
                 };
+                if let Some(th) = self.threads.get_mut(&tid) {
+                    th.last_fd = fd;
+                }
                 let Some(t) = a.own("tuple").and_then(decode::socktuple) else {
-                    self.new_fd(
-                        tid,
-                        fd,
-                        Fd {
-                            kind: FdKind::Unknown,
-                            ..Fd::default()
-                        },
-                    );
                     return;
                 };
-                self.new_fd(
-                    tid,
-                    fd,
-                    Fd {
-                        server_role: true,
-                        ..Fd::default()
-                    },
-                );
-                self.set_tuple(tid, fd, &t, true);
+                let mut f = Fd {
+                    role: Role::Server,
+                    l4proto: l4::TCP,
+                    ..Fd::default()
+                };
+                match socket::apply_reported(&mut f, &t, false) {
+                    socket::Applied::Inet(_) => {
+                        let mut name = Vec::new();
+                        socket::inet_name(&f, &mut name);
+                        f.name = name;
+                    }
+                    socket::Applied::Unix => f.l4proto = l4::UNKNOWN,
+                    socket::Applied::Other => return,
+                }
+                self.new_fd(tid, fd, f);
+                self.cur_name_changed = true;
             }
             Kind::Bind => {
-                if res != Some(0) {
+                if res.map_or(true, |r| r < 0) {
                     return;
                 }
                 let Some(fd) = self.cur_fd else { return };
-                let addr = a.own("addr").and_then(decode::sockaddr);
-                if let Some(f) = self.fd_mut(tid, fd) {
-                    let name;
-                    match addr {
-                        Some(SockAddr::Inet(ip, port)) => {
-                            f.kind = if ip.is_ipv4() && f.kind != FdKind::Ipv6Sock {
-                                FdKind::Ipv4ServSock
-                            } else {
-                                FdKind::Ipv6ServSock
-                            };
-                            f.sip = Some(ip);
-                            f.sport = port;
-                            f.server_role = true;
-                            if f.l4proto == l4::UNKNOWN {
-                                f.l4proto = l4::TCP;
-                            }
-                            name = socket_name(f, &mut Vec::new()).to_vec();
-                        }
-                        Some(SockAddr::Unix(p)) => name = p.to_vec(),
-                        _ => return,
+                let Some(raw) = a.own("addr").filter(|p| !p.is_empty()) else {
+                    return;
+                };
+                let Some(f) = self.fd_mut(tid, fd) else {
+                    return;
+                };
+                // A port makes it a listening socket; the name is the address either way.
+                if let Some(SockAddr::Inet(ip, port)) = decode::sockaddr(raw) {
+                    if port > 0 {
+                        let ip = socket::inet_addr(ip);
+                        f.kind = if ip.is_ipv4() {
+                            FdKind::Ipv4ServSock
+                        } else {
+                            FdKind::Ipv6ServSock
+                        };
+                        f.sip = Some(ip);
+                        f.sport = port;
+                        f.role = Role::Server;
                     }
-                    f.name = name;
-                    f.name_changed = true;
-                    self.cur_name_changed = true;
                 }
+                f.name.clear();
+                render::sockaddr(raw, &mut f.name);
+                f.name_changed = true;
+                self.cur_name_changed = true;
             }
             Kind::Close => {
                 if res != Some(0) {
@@ -875,11 +997,7 @@ impl State {
                     return;
                 }
                 let Some(path) = a.str("path") else { return };
-                if let Some(th) = self.threads.get_mut(&tid) {
-                    let mut cwd = Vec::new();
-                    render::concat_path(&th.cwd, path, &mut cwd);
-                    th.cwd = with_trailing_slash(cwd);
-                }
+                self.change_cwd(tid, path);
             }
             Kind::Fchdir => {
                 if res != Some(0) {
@@ -887,9 +1005,7 @@ impl State {
                 }
                 let Some(fd) = self.cur_fd else { return };
                 if let Some(name) = self.fd(tid, fd).map(|f| f.name.clone()) {
-                    if let Some(th) = self.threads.get_mut(&tid) {
-                        th.cwd = with_trailing_slash(name);
-                    }
+                    self.change_cwd(tid, &name);
                 }
             }
             Kind::Setuid | Kind::Setresuid | Kind::Setreuid => {
@@ -937,55 +1053,174 @@ impl State {
         }
     }
 
+    /// Adds an fd a syscall created; it becomes the thread's last event fd.
     fn new_fd(&mut self, tid: i64, fd: i64, info: Fd) {
-        let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
+        let Some(th) = self.threads.get_mut(&tid) else {
             return;
         };
+        th.last_fd = fd;
+        let pid = th.pid;
+        self.cur_fd = Some(fd);
         self.insert_fd(pid, fd, info);
     }
 
-    fn set_tuple(&mut self, tid: i64, fd: i64, t: &SockTuple<'_>, accepted: bool) {
-        if self.fd(tid, fd).is_none() {
-            self.new_fd(tid, fd, Fd::default());
+    /// connect enter: the destination address is known before the exit reports the tuple.
+    fn on_connect_enter(&mut self, ev: &Event<'_>) {
+        let Some(fd) = self.cur_fd else { return };
+        let addr = ev
+            .param_index("addr")
+            .map(|i| ev.param(i).unwrap_or_default());
+        let Some(f) = self.fd_mut(ev.tid(), fd) else {
+            return;
+        };
+        match addr {
+            // Old layouts carry no address: the destination is unknown again.
+            None => {
+                if f.kind.is_connection() {
+                    f.dip = None;
+                    f.dport = 0;
+                }
+                let mut name = std::mem::take(&mut f.name);
+                socket::tuple_name(f, &mut name);
+                f.name = name;
+            }
+            Some(raw) => match decode::sockaddr(raw) {
+                Some(SockAddr::Inet(ip, port)) => {
+                    let ip = socket::inet_addr(ip);
+                    f.kind = if ip.is_ipv4() {
+                        FdKind::Ipv4Sock
+                    } else {
+                        FdKind::Ipv6Sock
+                    };
+                    f.dip = Some(ip);
+                    f.dport = port;
+                }
+                Some(SockAddr::Unix(path)) => {
+                    f.name.clear();
+                    f.name.extend_from_slice(path);
+                }
+                _ => {}
+            },
         }
+    }
+
+    /// connect exit: a successful (or in-progress) connect reports the tuple; the socket is
+    /// the client end unless it already had a role.
+    fn on_connect_exit(&mut self, a: &Args<'_>) {
+        let tid = a.ev.tid();
+        let Some(fd) = self.cur_fd else { return };
+        // Without the enter the fd's data may be stale: the tuple replaces it entirely.
+        let overwrite = a.enter.is_none();
+        let res = a.ev.param_i64(0).unwrap_or(0);
+        if res < 0 && res != -115 {
+            return;
+        }
+        let Some(raw) = a.own("tuple").filter(|t| !t.is_empty()) else {
+            return;
+        };
+        let Some(t) = decode::socktuple(raw) else {
+            return;
+        };
         let Some(f) = self.fd_mut(tid, fd) else {
             return;
         };
-        match *t {
-            SockTuple::Inet {
-                sip,
-                sport,
-                dip,
-                dport,
-            } => {
-                f.kind = match (f.kind, sip) {
-                    (FdKind::Ipv6Sock, _) => FdKind::Ipv6Sock,
-                    (_, std::net::IpAddr::V4(_)) => FdKind::Ipv4Sock,
-                    _ => FdKind::Ipv6Sock,
-                };
-                if f.l4proto == l4::UNKNOWN || f.l4proto == l4::NA {
-                    f.l4proto = if accepted { l4::TCP } else { l4::UNKNOWN };
-                }
-                f.sip = Some(sip);
-                f.sport = sport;
-                f.dip = Some(dip);
-                f.dport = dport;
-                let mut name = std::mem::take(&mut f.name);
-                name.clear();
-                render::socktuple(t, &mut name);
-                f.name = name;
+        if let socket::Applied::Inet(changed) = socket::apply_reported(f, &t, overwrite) {
+            // A datagram server connecting to its peer: keep it the server end.
+            if changed && f.role == Role::Server && f.l4proto == l4::UDP {
+                socket::swap_ends(f);
             }
-            SockTuple::Unix { source, dest, path } => {
-                f.kind = FdKind::UnixSock;
-                f.l4proto = l4::NA;
-                f.unix_source = source;
-                f.unix_dest = dest;
-                f.name.clear();
-                f.name.extend_from_slice(path);
-            }
-            SockTuple::Other(_) => return,
+            let mut name = std::mem::take(&mut f.name);
+            socket::tuple_name(f, &mut name);
+            f.name = name;
+        }
+        if f.role == Role::None {
+            f.role = Role::Client;
         }
         f.name_changed = true;
+        self.cur_name_changed = true;
+    }
+
+    /// sendto enter on an fd the state does not know: libsinsp assumes a UDP socket of the
+    /// destination's family.
+    fn on_sendto_enter(&mut self, ev: &Event<'_>) {
+        let Some(fd) = self.cur_fd.filter(|f| *f >= 0) else {
+            return;
+        };
+        if self.fd(ev.tid(), fd).is_some() {
+            return;
+        }
+        let domain = match ev
+            .param_index("tuple")
+            .and_then(|i| ev.param(i))
+            .and_then(|t| t.first())
+        {
+            Some(2) => 2,
+            Some(10) => 10,
+            _ => return,
+        };
+        self.new_fd(ev.tid(), fd, new_socket(domain, 2, 17));
+    }
+
+    /// sendto/sendmsg/recvfrom/recvmsg exits: the datagram's tuple names a socket that
+    /// has no name yet (or is not TCP); its role is guessed from the process's ports.
+    fn on_datagram_exit(&mut self, incoming: bool, a: &Args<'_>) {
+        let tid = a.ev.tid();
+        if a.ev.param_i64(0).map_or(true, |r| r < 0) {
+            return;
+        }
+        let Some(fd) = self.cur_fd else { return };
+        let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
+            return;
+        };
+        let Some(table) = self.fdtables.get_mut(&pid) else {
+            return;
+        };
+        let Some(f) = table.fds.get_mut(&fd) else {
+            return;
+        };
+        // A named TCP socket keeps its tuple (checked first: most traffic).
+        if !f.name.is_empty() && f.is_tcp() {
+            return;
+        }
+        // sendto names its destination in the enter event, recvfrom its source in the exit.
+        let raw = if incoming {
+            a.own("tuple")
+        } else {
+            a.enter
+                .as_ref()
+                .and_then(|e| e.param(e.param_index("tuple")?))
+                .or_else(|| a.own("tuple"))
+        };
+        let Some(t) = raw.filter(|r| !r.is_empty()).and_then(decode::socktuple) else {
+            return;
+        };
+        match socket::apply_reported(f, &t, false) {
+            socket::Applied::Inet(true) => {
+                if f.l4proto == l4::UNKNOWN {
+                    f.l4proto = l4::UDP;
+                }
+                self.interfaces.complete(f);
+                if f.role == Role::None {
+                    let role = socket::guessed_role(table, fd, incoming);
+                    if let Some(f) = table.fds.get_mut(&fd) {
+                        f.role = role;
+                    }
+                }
+                let Some(f) = table.fds.get_mut(&fd) else {
+                    return;
+                };
+                // Kept client->server: a send from a server or a receive by a client is the
+                // tuple seen from the other end.
+                if (f.role == Role::Server) != incoming {
+                    socket::swap_ends(f);
+                }
+                let mut name = std::mem::take(&mut f.name);
+                socket::tuple_name(f, &mut name);
+                f.name = name;
+            }
+            socket::Applied::Unix => {}
+            socket::Applied::Inet(false) | socket::Applied::Other => return,
+        }
         self.cur_name_changed = true;
     }
 
@@ -1000,7 +1235,8 @@ impl State {
                 Some(f) => &f.name,
                 None => b"",
             },
-            _ => self.threads.get(&tid).map(|t| &t.cwd[..]).unwrap_or(b"/"),
+            _ if self.threads.contains_key(&tid) => self.cwd_of(tid),
+            _ => b"/",
         };
         if base.is_empty() {
             out.extend_from_slice(path);
@@ -1072,6 +1308,27 @@ impl State {
             // The child's own exit arrived first and created it already.
             return;
         }
+        // A child in another pid namespace: the caller sees its namespace pid, not its
+        // tid; libsinsp leaves it to the child's own exit (as for CLONE_PARENT).
+        const CLONE_PARENT: u32 = 0x100;
+        let caller_vtid = match self.threads.get(&caller_tid).filter(|t| !t.stub) {
+            Some(t) => t.vtid,
+            None => a.own("vtid").and_then(decode::int).unwrap_or(caller_tid),
+        };
+        // Process lists older than PL v4 carry no vtid (and 0 is no thread): the tid then.
+        let caller_vtid = if caller_vtid <= 0 {
+            caller_tid
+        } else {
+            caller_vtid
+        };
+        if !child_side
+            && (flags
+                & (clone_flags::CLONE_CHILD_IN_PIDNS | clone_flags::CLONE_NEWPID | CLONE_PARENT)
+                != 0
+                || caller_tid != caller_vtid)
+        {
+            return;
+        }
         let (pid, ptid) = if child_side || thread_flag {
             (p_pid, p_ptid)
         } else {
@@ -1089,7 +1346,7 @@ impl State {
         };
         th.stub = false;
         th.last_enter = Vec::new();
-        th.last_fd = -1;
+        th.last_fd = 0;
         th.tid = child_tid;
         th.pid = pid;
         th.ptid = ptid;
@@ -1100,8 +1357,14 @@ impl State {
         if let Some(args) = a.own("args") {
             th.args = args.to_vec();
         }
-        // libsinsp takes the cwd from the parent, not from the (often empty) parameter.
-        if th.cwd.is_empty() {
+        // libsinsp takes the cwd from the parent, not from the (often empty) parameter; a
+        // thread has none of its own (its process's is used).
+        if thread_flag {
+            th.cwd.clear();
+        } else if let Some(cwd) = parent.map(|p| self.cwd_of(p.tid)).filter(|c| !c.is_empty()) {
+            th.cwd = cwd.to_vec();
+        }
+        if th.cwd.is_empty() && !thread_flag {
             if let Some(cwd) = a.own("cwd").map(decode::cstr).filter(|c| !c.is_empty()) {
                 th.cwd = with_trailing_slash(cwd.to_vec());
             }
@@ -1153,7 +1416,7 @@ impl State {
         th.exec_ts = parent.map(|p| p.exec_ts).unwrap_or(0);
         let new_process = !thread_flag && pid == child_tid;
         let parent_pid = parent.map(|p| p.pid);
-        let existed = self.threads.contains_key(&child_tid);
+        let existed = self.threads.get(&child_tid).is_some_and(|t| !t.stub);
         if !self.add_thread(th) {
             return;
         }
@@ -1187,7 +1450,7 @@ impl State {
                 loginuid: u32::MAX,
                 uid: u32::MAX,
                 gid: u32::MAX,
-                last_fd: -1,
+                last_fd: 0,
                 ..Thread::default()
             };
             if !self.add_thread(th) {
@@ -1223,7 +1486,7 @@ impl State {
             None => basename(&th.exe).to_vec(),
         };
         if let Some(env) = a.own("env").filter(|e| !e.is_empty()) {
-            th.env = env.to_vec();
+            th.env = env_items(env).to_vec();
         }
         if let Some(cg) = a.own("cgroups") {
             th.cgroups = cg.to_vec();
@@ -1313,6 +1576,12 @@ impl State {
     }
 }
 
+/// Events that leave the thread's syscall state alone: context switches, drops, procinfo,
+/// cpu hotplug, infrastructure events, page faults.
+fn skips_parse_reset(etype: u16) -> bool {
+    matches!(etype, 146 | 148 | 149 | 152 | 234 | 244 | 286 | 290)
+}
+
 /// Events that describe the system rather than a thread's syscall (no thread entry is
 /// created for their tid).
 pub(crate) fn is_meta_event(etype: u16) -> bool {
@@ -1338,28 +1607,42 @@ pub(crate) fn is_meta_event(etype: u16) -> bool {
     )
 }
 
-/// `name` of an inet socket: `sip:sport->dip:dport`, or `ip:port` for a server socket.
-fn socket_name<'b>(f: &Fd, out: &'b mut Vec<u8>) -> &'b [u8] {
-    use std::io::Write;
-    match (f.sip, f.dip) {
-        (Some(s), Some(d)) if !f.kind.is_server() => {
-            render::socktuple(
-                &SockTuple::Inet {
-                    sip: s,
-                    sport: f.sport,
-                    dip: d,
-                    dport: f.dport,
-                },
-                out,
-            );
+/// A socket as socket() makes it (libsinsp's `add_socket`): family and layer-4 protocol
+/// from the arguments, no tuple, no role.
+fn new_socket(domain: u64, stype: u64, proto: u64) -> Fd {
+    const SOCK_STREAM: u64 = 1;
+    const SOCK_DGRAM: u64 = 2;
+    const SOCK_RAW: u64 = 3;
+    let kind = match domain {
+        1 => FdKind::UnixSock,
+        2 => FdKind::Ipv4Sock,
+        10 => FdKind::Ipv6Sock,
+        16 => FdKind::Netlink,
+        _ => FdKind::Unknown,
+    };
+    let raw_or = |p| if stype == SOCK_RAW { l4::RAW } else { p };
+    let l4proto = if kind.is_inet() {
+        match proto {
+            6 => raw_or(l4::TCP),
+            17 => raw_or(l4::UDP),
+            1 => raw_or(l4::ICMP),
+            255 => l4::RAW,
+            // IPPROTO_IP: the socket type says (flags masked off).
+            0 => match stype & 0xff {
+                SOCK_STREAM => l4::TCP,
+                SOCK_DGRAM => l4::UDP,
+                _ => l4::UNKNOWN,
+            },
+            _ => l4::UNKNOWN,
         }
-        (Some(s), _) => {
-            render::ip(&s, out);
-            let _ = write!(out, ":{}", f.sport);
-        }
-        _ => {}
+    } else {
+        l4::UNKNOWN
+    };
+    Fd {
+        kind,
+        l4proto,
+        ..Fd::default()
     }
-    out
 }
 
 /// [`RenderContext`] over the state for one thread.
@@ -1375,13 +1658,12 @@ impl RenderContext for StateRender<'_> {
         };
         out.push(b'<');
         out.push(f.kind.typechar());
-        if f.kind.is_inet() && !f.name.is_empty() {
-            if let Some(c) = l4::letter(f.l4proto) {
-                out.push(c);
-            }
+        if let Some(c) = l4::letter(f.shown_l4proto()) {
+            out.push(c);
         }
         out.push(b'>');
-        out.extend_from_slice(&f.name);
+        // libsinsp prints the name without its control characters (`tostring_clean`).
+        out.extend(f.name.iter().copied().filter(|&c| c >= 0x20 && c != 0x7f));
         true
     }
     fn fd_typechar(&self, fd: i64) -> Option<u8> {
@@ -1397,7 +1679,10 @@ impl RenderContext for StateRender<'_> {
         self.state.groups.get(&gid).map(|g| &g[..])
     }
     fn cwd(&self) -> Option<&[u8]> {
-        self.state.threads.get(&self.tid).map(|t| &t.cwd[..])
+        self.state
+            .threads
+            .contains_key(&self.tid)
+            .then(|| self.state.cwd_of(self.tid))
     }
     fn dirfd_path(&self, dirfd: i64, out: &mut Vec<u8>) -> bool {
         match self.state.fd(self.tid, dirfd) {
@@ -1507,23 +1792,7 @@ mod tests {
     fn clone_execve_open_close() {
         let mut s = seeded();
         // fork in the parent: res = child tid 200 (CLONE_20_X, no CLONE_THREAD).
-        let mut p: Vec<Vec<u8>> = vec![
-            i64b(200).to_vec(),
-            b"/bin/bash\0".to_vec(),
-            b"-c\0ls\0".to_vec(),
-            i64b(100).to_vec(),
-            i64b(100).to_vec(),
-            i64b(1).to_vec(),
-            b"\0".to_vec(),
-            i64b(1024).to_vec(),
-        ];
-        p.extend([i64b(0).to_vec(), i64b(0).to_vec()]);
-        p.extend(std::iter::repeat_n(0u32.to_le_bytes().to_vec(), 3));
-        p.push(b"bash\0".to_vec());
-        p.push(b"cpuset=/\0".to_vec());
-        p.push(0u32.to_le_bytes().to_vec());
-        p.push(0u32.to_le_bytes().to_vec());
-        p.push(0u32.to_le_bytes().to_vec());
+        let p = clone_exit(200, (100, 100, 1), 0, 100);
         let refs: Vec<&[u8]> = p.iter().map(|v| &v[..]).collect();
         let rec = encode(1_000, 100, 223, &refs);
         let ev = Event::parse(&rec).unwrap();
@@ -1604,9 +1873,470 @@ mod tests {
         assert_eq!(s.stats.threads_removed, 1);
     }
 
+    fn interfaces(list: &[&str]) -> socket::Interfaces {
+        let v: Vec<crate::source::scap::Interface> = list
+            .iter()
+            .map(|a| crate::source::scap::Interface {
+                name: "eth0".into(),
+                addr: a.parse().unwrap(),
+                netmask: if a.contains(':') {
+                    "ffff:ffff:ffff:ffff::".parse().unwrap()
+                } else {
+                    "255.255.255.0".parse().unwrap()
+                },
+            })
+            .collect();
+        socket::Interfaces::new(&v)
+    }
+
+    fn v6_tuple(s: &str, sport: u16, d: &str, dport: u16) -> Vec<u8> {
+        let mut t = vec![10u8];
+        t.extend(s.parse::<std::net::Ipv6Addr>().unwrap().octets());
+        t.extend(sport.to_le_bytes());
+        t.extend(d.parse::<std::net::Ipv6Addr>().unwrap().octets());
+        t.extend(dport.to_le_bytes());
+        t
+    }
+
+    fn v6_addr(a: &str, port: u16) -> Vec<u8> {
+        let mut t = vec![10u8];
+        t.extend(a.parse::<std::net::Ipv6Addr>().unwrap().octets());
+        t.extend(port.to_le_bytes());
+        t
+    }
+
+    /// Processes an event and returns the listed fields of it, space-separated.
+    fn run(s: &mut State, tid: i64, etype: u16, params: &[&[u8]], fields: &str) -> String {
+        let rec = encode(1, tid, etype, params);
+        let ev = Event::parse(&rec).unwrap();
+        s.process(&ev);
+        let mut args = Vec::new();
+        s.render_args(&ev, &mut args);
+        let mut out = vec![String::from_utf8(args).unwrap().trim_end().to_string()];
+        for f in fields.split_whitespace() {
+            out.push(field(s, &ev, f, FieldArg::None));
+        }
+        out.join(" | ")
+    }
+
+    /// socket() enter and exit in thread 100: `fd` of (domain, type, proto); returns the
+    /// exit's fields.
+    fn socket(s: &mut State, fd: i64, args: (u32, u32, u32), fields: &str) -> String {
+        let (d, t, p) = (
+            args.0.to_le_bytes(),
+            args.1.to_le_bytes(),
+            args.2.to_le_bytes(),
+        );
+        run(s, 100, 18, &[&d, &t, &p], "");
+        run(s, 100, 19, &[&i64b(fd)], fields)
+    }
+
+    const NET: &str =
+        "fd.name fd.is_server fd.l4proto fd.lip fd.lport fd.rip fd.rport fd.cip fd.cport";
+
+    #[test]
+    fn an_unconnected_datagram_socket_is_named_by_its_first_send() {
+        let mut s = seeded();
+        s.interfaces = interfaces(&["::1", "2600:1f18::d29e"]);
+        // No role yet: no protocol shown, no ends; `::` is in the /64 of `::1`.
+        assert_eq!(
+            socket(&mut s, 3, (10, 2, 0), NET),
+            "fd=3(<6>) |  | true | <NA> | <NA> | <NA> | <NA> | <NA> | <NA> | <NA>"
+        );
+        let dest = v6_tuple("::", 0, "::1", 2345);
+        run(&mut s, 100, 30, &[&i64b(3), &6u32.to_le_bytes(), &dest], "");
+        // The send names it (source completed from the interfaces) and makes it a client.
+        assert_eq!(
+            run(&mut s, 100, 31, &[&i64b(6), b"Testme"], NET),
+            "res=6 data=Testme | ::1:0->::1:2345 | true | udp | ::1 | 0 | ::1 | 2345 | ::1 | 0"
+        );
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                22,
+                &[&i64b(3), &v6_addr("::1", 2345)],
+                "fd.name"
+            ),
+            "fd=3(<6u>::1:0->::1:2345) addr=::1:2345 | ::1:0->::1:2345"
+        );
+        let t = v6_tuple("::1", 38255, "::1", 2345);
+        assert_eq!(
+            run(&mut s, 100, 23, &[&i64b(0), &t], "fd.name"),
+            "res=0 tuple=::1:38255->::1:2345 | ::1:38255->::1:2345"
+        );
+        // An old-layout connect enter (no address) forgets the destination; the exit's
+        // tuple then fills it.
+        assert_eq!(
+            run(&mut s, 100, 22, &[&i64b(3)], ""),
+            "fd=3(<6u>::1:38255->:::0)"
+        );
+        let t = v6_tuple("::1", 38255, "2001:4860:4860::8888", 53);
+        assert_eq!(
+            run(&mut s, 100, 23, &[&i64b(0), &t], "fd.name fd.sport"),
+            "res=0 tuple=::1:38255->2001:4860:4860::8888:53 | ::1:38255->2001:4860:4860::8888:53 | 53"
+        );
+        // A later send to elsewhere keeps the known destination.
+        let dest = v6_tuple("::1", 38255, "::1", 9);
+        run(&mut s, 100, 30, &[&i64b(3), &6u32.to_le_bytes(), &dest], "");
+        assert_eq!(
+            run(&mut s, 100, 31, &[&i64b(6), b"Testme"], "fd.name"),
+            "res=6 data=Testme | ::1:38255->2001:4860:4860::8888:53"
+        );
+    }
+
+    #[test]
+    fn bind_listen_accept_and_a_failed_connect() {
+        let mut s = seeded();
+        s.interfaces = interfaces(&["2001:db8::3", "2001:db8::4"]);
+        socket(&mut s, 3, (10, 1, 6), "");
+        run(&mut s, 100, 20, &[&i64b(3)], "");
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                21,
+                &[&i64b(0), &v6_addr("2001:db8::3", 1234)],
+                NET
+            ),
+            "res=0 addr=2001:db8::3:1234 | 2001:db8::3:1234 | true | tcp | <NA> | <NA> | <NA> \
+             | <NA> | <NA> | <NA>"
+        );
+        // Bound to port 0: only the name changes, the socket stays without a role.
+        socket(&mut s, 4, (10, 1, 6), "");
+        run(&mut s, 100, 20, &[&i64b(4)], "");
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                21,
+                &[&i64b(0), &v6_addr("2001:db8::4", 0)],
+                "fd.name fd.l4proto fd.lip"
+            ),
+            "res=0 addr=2001:db8::4:0 | 2001:db8::4:0 | <NA> | <NA>"
+        );
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                22,
+                &[&i64b(4), &v6_addr("2001:db8::3", 1234)],
+                ""
+            ),
+            "fd=4(<6>2001:db8::4:0) addr=2001:db8::3:1234"
+        );
+        // Accepted: the server end; local is whichever end is ours, here the client's
+        // address (both are) — libsinsp looks at the source end first.
+        run(&mut s, 100, 246, &[], "");
+        let t = v6_tuple("2001:db8::4", 54405, "2001:db8::3", 1234);
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                247,
+                &[
+                    &i64b(5),
+                    &t,
+                    &[0u8],
+                    &0u32.to_le_bytes(),
+                    &1u32.to_le_bytes()
+                ],
+                "fd.name fd.lip fd.lport fd.rport fd.sport fd.is_server"
+            )
+            .split(" | ")
+            .skip(1)
+            .collect::<Vec<_>>(),
+            [
+                "2001:db8::4:54405->2001:db8::3:1234",
+                "2001:db8::4",
+                "54405",
+                "1234",
+                "1234",
+                "true"
+            ]
+        );
+        // A unix connect that failed is named by the tuple it reports.
+        socket(&mut s, 6, (1, 1, 0), "");
+        run(&mut s, 100, 22, &[&i64b(6)], "");
+        let mut t = vec![1u8];
+        t.extend(0u64.to_le_bytes());
+        t.extend(0xffff94dc817b9400u64.to_le_bytes());
+        t.extend(b"/var/run/nscd/socket\0");
+        assert_eq!(
+            run(&mut s, 100, 23, &[&i64b(-2), &t], "fd.name fd.containername"),
+            "res=-2(ENOENT) tuple=0->ffff94dc817b9400 /var/run/nscd/socket \
+             | 0->ffff94dc817b9400 /var/run/nscd/socket | :0->ffff94dc817b9400 /var/run/nscd/socket"
+        );
+    }
+
+    #[test]
+    fn process_list_connections_are_oriented_by_the_listening_ports() {
+        use crate::source::scap::FdKind as K;
+        let mut s = seeded();
+        s.interfaces = interfaces(&["10.0.2.15"]);
+        let e = |fd: i64, kind: K, sip: &str, sport: u16, dip: Option<&str>, dport: u16| FdEntry {
+            tid: 100,
+            fd,
+            kind,
+            sip: Some(sip.parse().unwrap()),
+            dip: dip.map(|d| d.parse().unwrap()),
+            sport,
+            dport,
+            l4proto: l4::TCP,
+            ..FdEntry::default()
+        };
+        s.load_fds(&[
+            e(3, K::Ipv4Sock, "10.0.2.15", 22, Some("10.0.2.2"), 49289),
+            e(4, K::Ipv4ServSock, "0.0.0.0", 22, None, 0),
+            e(5, K::Ipv4Sock, "10.0.2.15", 40000, Some("1.2.3.4"), 443),
+            FdEntry {
+                tid: 100,
+                fd: 6,
+                kind: K::UnixSock,
+                name: b"/run/x.sock".to_vec(),
+                ..FdEntry::default()
+            },
+        ]);
+        let f = |fd: i64| s.fd(100, fd).unwrap().clone();
+        assert_eq!(f(3).name, b"10.0.2.2:49289->10.0.2.15:22");
+        assert_eq!(f(3).role, Role::Server);
+        assert_eq!(f(5).name, b"10.0.2.15:40000->1.2.3.4:443");
+        assert_eq!(f(5).role, Role::Client);
+        assert_eq!(f(6).role, Role::Server, "a unix socket with a path listens");
+        assert_eq!(f(4).role, Role::None);
+        let read = |s: &mut State, fd: i64| {
+            run(
+                s,
+                100,
+                6,
+                &[&i64b(fd), &8u32.to_le_bytes()],
+                "fd.cip fd.sip fd.sport fd.lip fd.rport fd.is_server",
+            )
+        };
+        assert_eq!(
+            read(&mut s, 3),
+            "fd=3(<4t>10.0.2.2:49289->10.0.2.15:22) size=8 | 10.0.2.2 | 10.0.2.15 | 22 | 10.0.2.15 \
+             | 49289 | true"
+        );
+        // A listening socket from the list has no role: its port shows, its address not.
+        assert_eq!(
+            read(&mut s, 4),
+            "fd=4(<4t>0.0.0.0:22) size=8 | <NA> | <NA> | 22 | <NA> | <NA> | true"
+        );
+    }
+
+    /// A clone exit (CLONE_20 layout) of `tid` returning `res`, with the given ids and flags.
+    fn clone_exit(res: i64, ids: (i64, i64, i64), flags: u32, vtid: i64) -> Vec<Vec<u8>> {
+        let mut p: Vec<Vec<u8>> = vec![
+            i64b(res).to_vec(),
+            b"/bin/bash\0".to_vec(),
+            b"\0".to_vec(),
+            i64b(ids.0).to_vec(),
+            i64b(ids.1).to_vec(),
+            i64b(ids.2).to_vec(),
+            b"/elsewhere\0".to_vec(),
+            i64b(1024).to_vec(),
+        ];
+        p.extend([i64b(0).to_vec(), i64b(0).to_vec()]);
+        p.extend(std::iter::repeat_n(0u32.to_le_bytes().to_vec(), 3));
+        p.push(b"bash\0".to_vec());
+        p.push(b"cpuset=/\0".to_vec());
+        p.push(flags.to_le_bytes().to_vec());
+        p.push(0u32.to_le_bytes().to_vec());
+        p.push(0u32.to_le_bytes().to_vec());
+        p.push(i64b(vtid).to_vec());
+        p.push(i64b(vtid).to_vec());
+        p
+    }
+
+    #[test]
+    fn a_child_in_another_pid_namespace_comes_from_its_own_clone_exit() {
+        let mut s = seeded();
+        s.insert_fd(
+            100,
+            7,
+            Fd {
+                kind: FdKind::File,
+                name: b"/dev/pts/0".to_vec(),
+                ..Fd::default()
+            },
+        );
+        // The caller sees the child's namespace pid (6): no thread 6 is made.
+        let p = clone_exit(6, (100, 100, 1), clone_flags::CLONE_CHILD_IN_PIDNS, 100);
+        let refs: Vec<&[u8]> = p.iter().map(|v| &v[..]).collect();
+        run(&mut s, 100, 223, &refs, "");
+        assert!(s.thread(6).is_none());
+        // The child's own exit, its first event: a process with the parent's fds.
+        let p = clone_exit(0, (300, 300, 100), clone_flags::CLONE_CHILD_IN_PIDNS, 6);
+        let refs: Vec<&[u8]> = p.iter().map(|v| &v[..]).collect();
+        run(&mut s, 300, 223, &refs, "");
+        assert_eq!(s.fd(300, 7).map(|f| &f.name[..]), Some(&b"/dev/pts/0"[..]));
+        assert_eq!(
+            s.thread(300).map(|t| (t.pid, t.ptid, t.vtid)),
+            Some((300, 100, 6))
+        );
+    }
+
+    #[test]
+    fn a_context_switch_does_not_lose_the_syscall_enter() {
+        let mut s = seeded();
+        run(&mut s, 100, 292, &[b"/bin/ls\0"], "");
+        let switch = [
+            &i64b(0)[..],
+            &0u64.to_le_bytes(),
+            &0u64.to_le_bytes(),
+            &0u32.to_le_bytes(),
+            &0u32.to_le_bytes(),
+            &0u32.to_le_bytes(),
+        ];
+        run(&mut s, 100, 152, &switch, "");
+        let rec = encode(
+            1,
+            100,
+            293,
+            &[
+                &i64b(0),
+                b"ls\0",
+                b"\0",
+                &i64b(100),
+                &i64b(100),
+                &i64b(1),
+                b"/\0",
+            ],
+        );
+        let ev = Event::parse(&rec).unwrap();
+        s.process(&ev);
+        assert_eq!(field(&s, &ev, "proc.exepath", FieldArg::None), "/bin/ls");
+    }
+
+    #[test]
+    fn threads_share_their_process_working_directory() {
+        let mut s = seeded();
+        // Thread 101 of bash (pid 100), clone seen in the child: the event's ptid is the
+        // caller's parent, its cwd parameter is not the thread's.
+        let p = clone_exit(
+            0,
+            (101, 100, 1),
+            clone_flags::CLONE_THREAD | clone_flags::CLONE_FS,
+            101,
+        );
+        let refs: Vec<&[u8]> = p.iter().map(|v| &v[..]).collect();
+        assert_eq!(
+            run(&mut s, 101, 223, &refs, "proc.cwd proc.pname")
+                .split(" | ")
+                .skip(1)
+                .collect::<Vec<_>>(),
+            ["/home/u/", "systemd"]
+        );
+        // The thread's chdir moves the whole process.
+        run(&mut s, 101, 94, &[], "");
+        run(&mut s, 101, 95, &[&i64b(0), b"/tmp\0"], "");
+        assert_eq!(s.cwd_of(100), b"/tmp/");
+        assert_eq!(s.cwd_of(101), b"/tmp/");
+        // ...and relative opens of the main thread resolve against it.
+        let rec = encode(
+            1,
+            100,
+            102,
+            &[
+                &i64b(-100),
+                b"f\0",
+                &0u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+            ],
+        );
+        s.process(&Event::parse(&rec).unwrap());
+        assert_eq!(
+            run(&mut s, 100, 103, &[&i64b(7)], "fd.name")
+                .split(" | ")
+                .nth(1),
+            Some("/tmp/f")
+        );
+    }
+
+    #[test]
+    fn fd_fields_follow_the_last_event_fd() {
+        let mut s = seeded();
+        s.insert_fd(
+            100,
+            0,
+            Fd {
+                kind: FdKind::File,
+                name: b"/dev/pts/0".to_vec(),
+                ..Fd::default()
+            },
+        );
+        s.threads.get_mut(&100).unwrap().last_fd = 0;
+        const F: &str = "fd.num fd.name fd.typechar fd.directory";
+        // An exit seen without its enter: the thread's last event fd (0 for a thread of
+        // the process list) names it.
+        assert_eq!(
+            run(&mut s, 100, 9, &[&i64b(3), b"abc"], F),
+            "res=3 data=abc | 0 | /dev/pts/0 | f | /dev/pts"
+        );
+        // An open enter has no fd yet: -1, and the type the syscall promises.
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                2,
+                &[b"x\0", &0u32.to_le_bytes(), &0u32.to_le_bytes()],
+                F
+            ),
+            "name=x(/home/u/x) flags=0(O_NONE) mode=0 | -1 | <NA> | f | <NA>"
+        );
+        // ...a failed one names the path it asked for.
+        assert_eq!(
+            run(&mut s, 100, 3, &[&i64b(-2)], F),
+            "fd=-2(ENOENT) | -1 | /home/u/x | f | /home/u"
+        );
+        // A write to an fd the table does not know: type `o`, an empty name in `/`.
+        run(&mut s, 100, 8, &[&i64b(9), &3u32.to_le_bytes()], "");
+        assert_eq!(run(&mut s, 100, 9, &[&i64b(3)], F), "res=3 | 9 |  | o | /");
+        // pipe: the write end is the event's fd.
+        run(&mut s, 100, 60, &[], "");
+        assert_eq!(
+            run(
+                &mut s,
+                100,
+                61,
+                &[&i64b(0), &i64b(3), &i64b(4), &7u64.to_le_bytes()],
+                "fd.num fd.type"
+            ),
+            "res=0 fd1=3(<p>) fd2=4(<p>) ino=7 | 4 | pipe"
+        );
+        // Events without fds have no fd fields.
+        assert_eq!(run(&mut s, 100, 94, &[], "fd.num"), " | <NA>");
+    }
+
+    #[test]
+    fn a_zero_padded_environment_ends_at_its_padding() {
+        assert_eq!(env_items(b"A=1\0B=2\0\0\0\0"), b"A=1\0B=2\0");
+        assert_eq!(env_items(&[0u8; 83]), b"");
+        // An empty variable followed by more is kept.
+        assert_eq!(env_items(b"A=1\0\0B=2\0"), b"A=1\0\0B=2\0");
+        assert_eq!(env_items(b""), b"");
+    }
+
+    #[test]
+    fn a_capture_without_interfaces_keeps_loopback_local() {
+        let r = Reader::from_tables(
+            "t".into(),
+            Default::default(),
+            vec![],
+            vec![],
+            vec![],
+            vec![],
+        );
+        let s = State::from_reader(&r);
+        assert!(s.is_local_ip(1, "127.0.0.1".parse().unwrap()));
+        assert!(!s.is_local_ip(1, "10.0.0.1".parse().unwrap()));
+    }
+
     #[test]
     fn sockets_and_limits() {
         let mut s = seeded();
+        s.interfaces = interfaces(&["10.0.0.1"]);
         let rec = encode(
             1,
             100,

@@ -120,7 +120,30 @@ pub fn print_reader(
                 Token::Field(f, a) => {
                     values.clear();
                     x.extract_field(*f, a, &mut values);
+                    let start = line.len();
                     render_values(&values, &mut line);
+                    // libsinsp prints fd names without their control characters (a
+                    // unix socket name read from /proc may end in '\n').
+                    if !matches!(
+                        f,
+                        Field::FdName
+                            | Field::FdNameraw
+                            | Field::FdContainername
+                            | Field::FdDirectory
+                            | Field::FdContainerdirectory
+                            | Field::FdFilename
+                    ) {
+                        continue;
+                    }
+                    let mut kept = start;
+                    for i in start..line.len() {
+                        let c = line[i];
+                        if c >= 0x20 && c != 0x7f {
+                            line[kept] = c;
+                            kept += 1;
+                        }
+                    }
+                    line.truncate(kept);
                 }
             }
         }

@@ -66,6 +66,21 @@ impl FdKind {
     pub fn is_server(self) -> bool {
         matches!(self, FdKind::Ipv4ServSock | FdKind::Ipv6ServSock)
     }
+
+    /// A connection socket (not a listening one): the kinds with a full tuple.
+    pub fn is_connection(self) -> bool {
+        matches!(self, FdKind::Ipv4Sock | FdKind::Ipv6Sock)
+    }
+}
+
+/// Which end of its connection a socket is (libsinsp's fd role flags): set by bind,
+/// accept, connect and the first datagram; `None` until then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    None,
+    Client,
+    Server,
 }
 
 /// Layer-4 protocol of a socket (scap numbering).
@@ -111,6 +126,9 @@ pub struct Fd {
     pub open_flags: u32,
     pub ino: u64,
     pub dev: u32,
+    /// Connection sockets: the tuple `sip:sport->dip:dport` as libsinsp keeps it (`None` is
+    /// the zero address of the socket's family). Listening sockets: the bound address in
+    /// `sip`/`sport`.
     pub sip: Option<IpAddr>,
     pub dip: Option<IpAddr>,
     pub sport: u16,
@@ -121,8 +139,26 @@ pub struct Fd {
     /// Set when a socket's name changed with this event (connect/accept...).
     pub name_changed: bool,
     pub cloexec: bool,
-    /// The socket is the server side of its connection (accepted or listening).
-    pub server_role: bool,
+    pub role: Role,
+}
+
+impl Fd {
+    /// The layer-4 protocol libsinsp reports (`fd.l4proto`, the letter in `<4t>`): a
+    /// connection socket shows none until it has a role, raw sockets excepted.
+    pub fn shown_l4proto(&self) -> u8 {
+        match self.kind {
+            FdKind::Ipv4Sock | FdKind::Ipv6Sock if self.l4proto == l4::RAW => l4::RAW,
+            FdKind::Ipv4Sock | FdKind::Ipv6Sock if self.role == Role::None => l4::NA,
+            FdKind::Ipv4Sock | FdKind::Ipv6Sock | FdKind::Ipv4ServSock | FdKind::Ipv6ServSock => {
+                self.l4proto
+            }
+            _ => l4::NA,
+        }
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        self.kind.is_connection() && self.l4proto == l4::TCP
+    }
 }
 
 /// The fd table of one process (shared by its threads).
@@ -187,7 +223,9 @@ pub struct Thread {
     pub stub: bool,
     /// Copy of the last enter event of this thread (old layouts keep arguments there).
     pub last_enter: Vec<u8>,
-    /// fd the last enter event used (EF_USES_FD), -1 if none.
+    /// The thread's last event fd (libsinsp's `lastevent_fd`): the fd its last enter event
+    /// named (-1 if none) or the one its last syscall created; 0 for a thread not seen
+    /// entering a syscall yet.
     pub last_fd: i64,
 }
 
