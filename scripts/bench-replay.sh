@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): our replay of a large capture with the stable + incubating + sandbox
 # rules against `sysdig -r FILE -q` (parse only, no rules), in the same run. Prints the median
-# wall time and peak RSS of each (from /usr/bin/time -v) and our/sysdig ratios.
+# wall time, CPU time (user + system, all threads) and peak RSS of each (from /usr/bin/time -v)
+# and our/sysdig ratios, with the load average before and after (the machine may be shared).
 #
 #   scripts/bench-replay.sh [CAPTURE.scap]      (default: a looped capture, see below)
 #
@@ -51,7 +52,7 @@ webserver:
   enabled: false
 YAML
 
-# measure NAME CMD...: appends "wall_seconds rss_kb" to $work/NAME.
+# measure NAME CMD...: appends "wall_seconds rss_kb cpu_seconds" to $work/NAME.
 measure() {
   local name=$1; shift
   /usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
@@ -59,9 +60,11 @@ measure() {
   awk -F': ' '
     /Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; wall = s }
     /Maximum resident set size/ { rss = $2 }
-    END { print wall, rss }' "$work/$name.time" >>"$work/$name"
+    /User time \(seconds\)|System time \(seconds\)/ { cpu += $2 }
+    END { print wall, rss, cpu }' "$work/$name.time" >>"$work/$name"
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq "$RUNS"); do
   measure sysdig sysdig -r "$capture" -q
   measure falco "$falco" -c "$work/falco.yaml" \
@@ -72,6 +75,7 @@ done
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 s_wall=$(cut -d' ' -f1 "$work/sysdig" | median); s_rss=$(cut -d' ' -f2 "$work/sysdig" | median)
 f_wall=$(cut -d' ' -f1 "$work/falco" | median); f_rss=$(cut -d' ' -f2 "$work/falco" | median)
+s_cpu=$(cut -d' ' -f3 "$work/sysdig" | median); f_cpu=$(cut -d' ' -f3 "$work/falco" | median)
 alerts=$(grep -m1 '^Events detected:' "$work/falco.out" || true)
 events=$(python3 - "$capture" <<'PY'
 import gzip, struct, sys
@@ -89,10 +93,11 @@ print(n)
 PY
 )
 echo "capture: $capture ($events events)"
-echo "runs: $RUNS (medians)"
-printf '%-44s %8s s  %8s MB\n' "sysdig -r FILE -q (parse only)" "$s_wall" "$((s_rss / 1024))"
-printf '%-44s %8s s  %8s MB   %s\n' "falco replay, stable+incubating+sandbox" "$f_wall" "$((f_rss / 1024))" "$alerts"
-awk -v fw="$f_wall" -v sw="$s_wall" -v fr="$f_rss" -v sr="$s_rss" -v n="$events" 'BEGIN {
-  printf "ratio falco/sysdig: wall %.2f, peak RSS %.2f\n", fw / sw, fr / sr
+echo "runs: $RUNS (medians); load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-44s %8s %10s %8s\n' "" "wall" "user+sys" "peak RSS"
+printf '%-44s %8s s %8s s %5s MB\n' "sysdig -r FILE -q (parse only)" "$s_wall" "$s_cpu" "$((s_rss / 1024))"
+printf '%-44s %8s s %8s s %5s MB   %s\n' "falco replay, stable+incubating+sandbox" "$f_wall" "$f_cpu" "$((f_rss / 1024))" "$alerts"
+awk -v fw="$f_wall" -v sw="$s_wall" -v fr="$f_rss" -v sr="$s_rss" -v fc="$f_cpu" -v sc="$s_cpu" -v n="$events" 'BEGIN {
+  printf "ratio falco/sysdig: wall %.2f, CPU %.2f, peak RSS %.2f\n", fw / sw, fc / sc, fr / sr
   if (fw > 0) printf "falco: %.2f M events/s with all rules; sysdig parse only: %.2f M events/s\n", n / fw / 1e6, n / sw / 1e6
 }'

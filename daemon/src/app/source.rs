@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::cli::DEFAULT_IGNORED_SYSCALLS;
 use crate::event::{table, Event};
 use crate::source::kmod::{KmodError, KmodOptions, KmodSource};
+use crate::source::prefetch::PrefetchReader;
 use crate::source::scap::{Reader, ScapError, FLAG_STATE_ONLY};
 use crate::state::State;
 
@@ -57,9 +58,9 @@ pub fn without_ignored_syscalls(ids: &[u16], all_events: bool) -> Vec<u16> {
         .collect()
 }
 
-/// A capture file being replayed.
+/// A capture file being replayed; it is read on a second thread.
 pub struct Replay {
-    reader: Reader,
+    reader: PrefetchReader,
     path: PathBuf,
 }
 
@@ -76,6 +77,10 @@ impl EventSource {
     pub fn replay(path: &Path) -> Result<(EventSource, State), SourceError> {
         let reader = Reader::open(path)?;
         let state = State::from_reader(&reader);
+        let reader = PrefetchReader::start(reader).map_err(|e| ScapError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         Ok((
             EventSource::Replay(Box::new(Replay {
                 reader,
@@ -170,7 +175,7 @@ impl EventSource {
                 }
             }
             EventSource::Replay(r) => crate::web::SourceCounts {
-                events: r.reader.stats.events,
+                events: r.reader.events(),
                 ..Default::default()
             },
             EventSource::NoDriver => crate::web::SourceCounts::default(),
@@ -181,12 +186,13 @@ impl EventSource {
     pub fn next<'s>(&'s mut self, state: &mut State) -> Result<Next<'s>, SourceError> {
         match self {
             EventSource::Replay(r) => {
-                let Some(meta) = r.reader.advance()? else {
+                let Some(step) = r.reader.advance()? else {
                     return Ok(Next::End);
                 };
-                if meta.new_section {
-                    state.load_tables(&r.reader);
+                if let Some(tables) = step.section {
+                    state.load_tables(tables);
                 }
+                let meta = step.meta;
                 // From here on the event borrows the reader for the rest of `'s`.
                 let r: &'s Replay = r;
                 let event = r.reader.current().ok_or_else(|| SourceError::Record {

@@ -6,6 +6,7 @@
 
 pub mod abi;
 pub mod kmod;
+pub mod prefetch;
 pub mod procfs;
 pub mod ring;
 pub mod scap;

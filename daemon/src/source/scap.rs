@@ -892,6 +892,28 @@ impl Reader {
         self.offset
     }
 
+    /// The capture's name, as errors show it.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// A reader holding a copy of this one's current tables and no events: what a consumer on
+    /// another thread rebuilds its state from (see [`super::prefetch`]).
+    pub fn tables(&self) -> Reader {
+        let mut r = Reader::from_tables(
+            self.path.clone(),
+            self.machine.clone().unwrap_or_default(),
+            self.users.clone(),
+            self.groups.clone(),
+            self.threads.clone(),
+            self.fds.clone(),
+        );
+        r.machine.clone_from(&self.machine);
+        r.interfaces.clone_from(&self.interfaces);
+        r.version = self.version;
+        r
+    }
+
     /// Moves to the next event and returns its metadata; `Ok(None)` at the end of the file.
     /// Unknown event types are skipped (counted in `stats`). The event itself is
     /// [`Reader::current`]: a shared borrow, so the caller can read the reader's tables (after
@@ -1267,14 +1289,14 @@ fn parse_fd(c: &mut Cursor<'_>, tid: i64, v2: bool) -> Result<FdEntry, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A reader input that hands out at most `step` bytes per read.
-    struct Trickle {
-        data: Vec<u8>,
-        pos: usize,
-        step: usize,
+    pub(crate) struct Trickle {
+        pub(crate) data: Vec<u8>,
+        pub(crate) pos: usize,
+        pub(crate) step: usize,
     }
 
     impl Read for Trickle {
@@ -1313,7 +1335,7 @@ mod tests {
 
     /// A capture: section header, an unknown metadata block of `filler` bytes, then `n`
     /// close events in EVF v2 blocks with growing payloads (so blocks straddle buffer ends).
-    fn capture(filler: usize, n: u64) -> Vec<u8> {
+    pub(crate) fn capture(filler: usize, n: u64) -> Vec<u8> {
         let mut out = section_header();
         out.extend(block(0x7777, &vec![0xAB; filler]));
         let etype = close_enter_type();
@@ -1328,6 +1350,33 @@ mod tests {
             out.extend(block(block::EVF_V2, &body));
         }
         out
+    }
+
+    /// A capture whose process list holds thread `tid`, then `n` close events of `tid`
+    /// starting at timestamp `ts` (appended to another capture, it starts a new section).
+    pub(crate) fn capture_with_thread(tid: i64, ts: u64, n: u64) -> Vec<u8> {
+        let thread = ThreadEntry {
+            tid,
+            pid: tid,
+            comm: b"sectioned".to_vec(),
+            ..ThreadEntry::default()
+        };
+        let machine = MachineInfo::default();
+        let tables = super::super::scap_write::Tables {
+            machine: Some(&machine),
+            interfaces: &[],
+            users: &[],
+            groups: &[],
+            threads: std::slice::from_ref(&thread),
+            fds: &[],
+        };
+        let mut w = super::super::scap_write::Writer::new(Vec::new(), tables).expect("writes");
+        for i in 0..n {
+            let fd = (i as i64).to_le_bytes();
+            let ev = event::encode(ts + i, tid, close_enter_type(), &[&fd]);
+            w.write_event(0, &ev).expect("writes");
+        }
+        w.finish().expect("writes")
     }
 
     fn read_all(input: Box<dyn Read + Send>) -> Result<Vec<(u64, u16, i64, usize)>, ScapError> {
