@@ -106,7 +106,7 @@ fn reading_events_allocates_nothing_in_steady_state() {
 fn reading_on_a_second_thread_allocates_nothing_in_steady_state() {
     let _alone = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     // The counter sees both threads: the consumer's and the reading thread's allocations.
-    let rounds = 200;
+    let rounds = 600;
     let (bytes, per_round) = looped_capture(rounds);
     assert!(
         bytes.len() > 50 * BATCH_BYTES,

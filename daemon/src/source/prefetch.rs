@@ -19,11 +19,14 @@ use crate::event::{Event, EventHeader, HEADER_LEN};
 use super::scap::{EventMeta, Reader, ScapError};
 
 /// Bytes of event records one batch holds.
-pub const BATCH_BYTES: usize = 1 << 16;
+pub const BATCH_BYTES: usize = 1 << 17;
 /// Most events a batch can hold (every record has at least its header).
 const BATCH_SLOTS: usize = BATCH_BYTES / HEADER_LEN + 1;
 /// Batches in circulation: one being filled, one being consumed, the rest queued.
-const BATCHES: usize = 4;
+const BATCHES: usize = 8;
+/// A reading thread that ran out of empty batches sleeps until this many are free again: one
+/// wake-up per several batches rather than per batch (each costs system calls on both sides).
+const REFILL: usize = BATCHES / 2;
 
 /// One event of a batch: where its bytes are and what the reader said about it.
 #[derive(Clone, Copy, Debug)]
@@ -76,6 +79,10 @@ struct Queues {
     /// The reading thread ended (normally after a batch with `end` set; without one only if it
     /// panicked).
     producer_gone: bool,
+    /// Who sleeps on a condition variable: the other side wakes it only then (a notify is a
+    /// system call even with nobody waiting).
+    producer_waiting: bool,
+    consumer_waiting: bool,
 }
 
 impl Handoff {
@@ -84,42 +91,48 @@ impl Handoff {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Reading side: the next empty batch, `None` once the consumer is gone.
+    /// Reading side: the next empty batch (after running out, it waits for [`REFILL`] of
+    /// them), `None` once the consumer is gone.
     fn take_empty(&self) -> Option<Batch> {
         let mut q = self.lock();
-        loop {
-            if q.consumer_gone {
-                return None;
+        if q.empty.is_empty() {
+            while q.empty.len() < REFILL && !q.consumer_gone {
+                q.producer_waiting = true;
+                q = self.empty_ready.wait(q).unwrap_or_else(|e| e.into_inner());
             }
-            if let Some(b) = q.empty.pop_front() {
-                return Some(b);
-            }
-            q = self.empty_ready.wait(q).unwrap_or_else(|e| e.into_inner());
+            q.producer_waiting = false;
         }
+        if q.consumer_gone {
+            return None;
+        }
+        q.empty.pop_front()
     }
 
     fn put_filled(&self, b: Batch) {
-        self.lock().filled.push_back(b);
-        self.filled_ready.notify_one();
+        let mut q = self.lock();
+        q.filled.push_back(b);
+        if q.consumer_waiting {
+            self.filled_ready.notify_one();
+        }
     }
 
     /// Consumer side: the next filled batch, `None` if the reading thread is gone.
     fn take_filled(&self) -> Option<Batch> {
         let mut q = self.lock();
-        loop {
-            if let Some(b) = q.filled.pop_front() {
-                return Some(b);
-            }
-            if q.producer_gone {
-                return None;
-            }
+        while q.filled.is_empty() && !q.producer_gone {
+            q.consumer_waiting = true;
             q = self.filled_ready.wait(q).unwrap_or_else(|e| e.into_inner());
         }
+        q.consumer_waiting = false;
+        q.filled.pop_front()
     }
 
     fn put_empty(&self, b: Batch) {
-        self.lock().empty.push_back(b);
-        self.empty_ready.notify_one();
+        let mut q = self.lock();
+        q.empty.push_back(b);
+        if q.producer_waiting && q.empty.len() >= REFILL {
+            self.empty_ready.notify_one();
+        }
     }
 }
 
@@ -173,6 +186,8 @@ impl PrefetchReader {
                 empty,
                 consumer_gone: false,
                 producer_gone: false,
+                producer_waiting: false,
+                consumer_waiting: false,
             }),
             filled_ready: Condvar::new(),
             empty_ready: Condvar::new(),
