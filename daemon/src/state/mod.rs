@@ -919,7 +919,14 @@ impl State {
                 if res != Some(0) {
                     return;
                 }
-                if let (Some(fd), Some(th)) = (self.cur_fd, self.threads.get(&tid)) {
+                // The exit's own fd when it has one: a driver that sends exits only (ours)
+                // leaves the thread's last event fd at whatever the previous call made
+                // (rm: fcntl(3, F_DUPFD)=4 then close(3) must drop 3, not 4).
+                let fd =
+                    a.ev.param_index("fd")
+                        .and_then(|i| a.ev.param_i64(i))
+                        .or(self.cur_fd);
+                if let (Some(fd), Some(th)) = (fd, self.threads.get(&tid)) {
                     self.pending_fd_removal = Some((th.pid, fd));
                 }
             }
@@ -2385,5 +2392,80 @@ mod tests {
         small.insert_fd(1, 0, Fd::default());
         small.insert_fd(1, 1, Fd::default());
         assert_eq!(small.stats.fds_dropped_limit, 1);
+    }
+}
+#[cfg(test)]
+/// Streams of exit records only, as our driver sends them.
+mod exit_only_stream {
+    use super::*;
+    use crate::event::encode;
+    fn i(v: i64) -> [u8; 8] {
+        v.to_le_bytes()
+    }
+    #[test]
+    fn close_after_fcntl_dup_drops_its_own_fd_not_the_duplicate() {
+        let mut s = State::default();
+        s.add_thread(Thread {
+            tid: 100,
+            pid: 100,
+            ptid: 1,
+            comm: b"rm".to_vec(),
+            cwd: b"/".to_vec(),
+            last_fd: -1,
+            ..Thread::default()
+        });
+        let open = |ts| {
+            encode(
+                ts,
+                100,
+                307,
+                &[
+                    &i(3),
+                    &i(-100),
+                    b"/tmp/rmt\0",
+                    &0x10000u32.to_le_bytes(),
+                    &0u32.to_le_bytes(),
+                    &0u32.to_le_bytes(),
+                    &0u64.to_le_bytes(),
+                ],
+            )
+        };
+        // rm -rf DIR: open DIR twice (checking flags in between), dup it, close the original,
+        // then remove entries relative to the duplicate.
+        let recs: Vec<Vec<u8>> = vec![
+            open(1),
+            encode(2, 100, 151, &[&i(0x38800), &i(3), &[4u8]]),
+            encode(3, 100, 151, &[&i(0), &i(3), &[3u8]]),
+            encode(4, 100, 5, &[&i(0), &i(3)]),
+            open(5),
+            encode(6, 100, 151, &[&i(0x38800), &i(3), &[4u8]]),
+            encode(7, 100, 151, &[&i(0), &i(3), &[3u8]]),
+            encode(8, 100, 151, &[&i(4), &i(3), &[26u8]]),
+            encode(9, 100, 5, &[&i(0), &i(3)]),
+        ];
+        for r in &recs {
+            s.process(&Event::parse(r).unwrap());
+        }
+        let f = s
+            .fd(100, 4)
+            .map(|f| String::from_utf8_lossy(&f.name).to_string());
+        assert_eq!(f.as_deref(), Some("/tmp/rmt"));
+        let u = encode(
+            10,
+            100,
+            303,
+            &[&i(0), &i(4), b"bin\0", &0x200u32.to_le_bytes()],
+        );
+        let ev = Event::parse(&u).unwrap();
+        s.process(&ev);
+        assert!(s.fd(100, 4).is_some(), "the duplicate stays open");
+        assert!(s.fd(100, 3).is_none(), "the closed original is gone");
+        let mut v = crate::fields::Values::new();
+        let fld = extract::Field::parse("evt.arg").unwrap();
+        s.extractor(&ev)
+            .extract_field(fld, &crate::fields::FieldArg::Key("name".into()), &mut v);
+        let mut out = Vec::new();
+        extract::render_values(&v, &mut out);
+        assert_eq!(String::from_utf8_lossy(&out), "/tmp/rmt/bin");
     }
 }
