@@ -8,6 +8,8 @@
 #   scripts/vm-boot.sh IMAGE_DIR LOG [TIMEOUT_SECONDS] [MEMORY_MB]
 #   VM_APPEND="key=value ..." scripts/vm-boot.sh ...   more kernel command line
 #                                (e.g. what a ConditionKernelCommandLine= unit tests)
+#   VM_DRIVE=FILE scripts/vm-boot.sh ...   a second disk (/dev/vdb), written through
+#                                (not a snapshot): how a guest hands results back
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 IMAGE_DIR LOG [TIMEOUT] [MEMORY_MB]" >&2; exit 2; }
 dir=$1 log=$2 timeout=${3:-600} memory=${4:-1024}
@@ -21,7 +23,8 @@ timeout --foreground "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m
 	-nographic -no-reboot -snapshot -nic none \
 	-kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
 	-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic loglevel=5${VM_APPEND:+ $VM_APPEND}" \
-	-drive "file=$dir/image.ext4,format=raw,if=virtio" </dev/null >"$log" 2>&1 || status=$?
+	-drive "file=$dir/image.ext4,format=raw,if=virtio" \
+	${VM_DRIVE:+-drive "file=$VM_DRIVE,format=raw,if=virtio,snapshot=off"} </dev/null >"$log" 2>&1 || status=$?
 if [ "$status" = 124 ]; then
 	echo "vm-boot: the guest did not power off within ${timeout}s (console: $log)" >&2
 	exit 1

@@ -10,7 +10,10 @@
 //! `--write` also records a capture file (scap 1.2, `source::scap_write`) that `falco -e`,
 //! our reader and `sysdig -r` replay: the procfs snapshot taken when capture starts (process
 //! list with parents, open fds, users, groups, machine info), then every record in the order
-//! read. `--ready FILE` creates FILE once capture is on and the snapshot is written, so a
+//! read, and before the first event of each container the metadata the container runtime's
+//! files give for it (a container JSON event, as the daemon's live source looks it up:
+//! `state::container_runtime`), since a replay cannot read those files.
+//! `--ready FILE` creates FILE once capture is on and the snapshot is written, so a
 //! script knows when to start its workload.
 //! `--names` records event types by name (as rules name them) and `--state` adds what the
 //! state tracker needs, as the daemon does (`KmodSource::set_interest_for`).
@@ -26,6 +29,9 @@ use falco::event::{render, table, Event};
 use falco::source::kmod::{KmodError, KmodOptions, KmodSource};
 use falco::source::procfs;
 use falco::source::scap_write::{Tables, Writer};
+use falco::state::container::{container_to_json, RecordedContainers};
+use falco::state::container_runtime::ContainerResolver;
+use falco::state::State;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -126,10 +132,14 @@ fn main() {
     }
 }
 
-/// The capture being written: the file's name for errors, and the writer.
+/// The capture being written: the file's name for errors, the writer, and the state of the
+/// live system the records describe (threads and their containers, as the daemon tracks them)
+/// to know which container metadata to write.
 struct Capture {
     path: std::path::PathBuf,
     writer: Writer<std::io::BufWriter<std::fs::File>>,
+    state: State,
+    containers: RecordedContainers,
 }
 
 impl Capture {
@@ -142,16 +152,31 @@ impl Capture {
             .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
         let writer = Writer::new(std::io::BufWriter::new(file), Tables::of(&reader))
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut state = State::from_reader(&reader);
+        state.container_resolver = Some(ContainerResolver::new(Default::default()));
         Ok(Capture {
             path: path.to_path_buf(),
             writer,
+            state,
+            containers: RecordedContainers::default(),
         })
     }
 
     fn write(&mut self, cpu: u16, record: &[u8]) -> Result<(), String> {
-        self.writer
-            .write_event(cpu, record)
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+        let err = |e: std::io::Error| format!("{}: {e}", self.path.display());
+        if let Ok(ev) = Event::parse(record) {
+            self.state.process(&ev);
+            if let Some(c) = self.containers.unrecorded(&self.state, ev.tid()) {
+                self.writer
+                    .write_container_json(cpu, ev.ts(), &container_to_json(c))
+                    .map_err(err)?;
+            }
+        }
+        self.writer.write_event(cpu, record).map_err(err)
+    }
+
+    fn containers(&self) -> usize {
+        self.state.containers.len()
     }
 
     fn finish(self) -> Result<u64, String> {
@@ -292,6 +317,10 @@ fn run(args: &Args) -> Result<(), KmodError> {
         }
     }
     if let Some(c) = capture.take() {
+        eprintln!(
+            "kmod_dump: described {} containers (runtime metadata)",
+            c.containers()
+        );
         match c.finish() {
             Ok(n) => eprintln!("kmod_dump: wrote {n} events"),
             Err(e) => {

@@ -25,6 +25,8 @@ const FDL_V2: u32 = 0x218;
 const EV_V2: u32 = 0x216;
 const EV_V2_LARGE: u32 = 0x221;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+/// PPME_CONTAINER_JSON_2_E: the container meta event with a u32-length (large) payload.
+const CONTAINER_JSON_2_E: u16 = 324;
 /// Largest body of a non-large event block the reader accepts (libscap's READER_BUF_SIZE).
 const MAX_EVENT_BLOCK_BODY: usize = 65536;
 /// The reader's limits on metadata strings: longer values are cut to them, not rejected.
@@ -98,6 +100,18 @@ impl<W: Write> Writer<W> {
         res?;
         self.events += 1;
         Ok(())
+    }
+
+    /// Appends a container meta event (PPME_CONTAINER_JSON_2_E) carrying `json`, libsinsp's
+    /// `{"container": {...}}` document (`state::container::container_to_json`), stamped `ts`
+    /// on `cpu`. Its thread id is -1: it describes a container, not a thread's call. A replay
+    /// knows the container from this event on, so it goes before the container's events.
+    pub fn write_container_json(&mut self, cpu: u16, ts: u64, json: &[u8]) -> io::Result<()> {
+        let mut payload = Vec::with_capacity(json.len() + 1);
+        payload.extend_from_slice(json);
+        payload.push(0);
+        let record = crate::event::encode(ts, -1, CONTAINER_JSON_2_E, &[&payload]);
+        self.write_event(cpu, &record)
     }
 
     /// Events written so far.

@@ -1,8 +1,13 @@
 //! Containers: the container id derived from a thread's cgroups (as libsinsp's container
 //! engines do for docker, cri-o, containerd, podman and kubepods paths), and the container
-//! metadata carried by the capture's container JSON events (live metadata: `container_runtime`).
+//! metadata carried by the capture's container JSON events, read ([`parse_container_json`]) and
+//! written ([`container_to_json`], what a recording of the live source stores for the metadata
+//! `container_runtime` looked up).
+
+use std::collections::HashSet;
 
 use super::thread::{Container, Mount};
+use super::State;
 
 fn is_hex64(s: &[u8]) -> bool {
     s.len() == 64 && s.iter().all(|c| c.is_ascii_hexdigit())
@@ -55,22 +60,89 @@ pub fn full_container_id_from_cgroups(cgroups: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// libsinsp's container types (`sinsp_container_type`), by their number in the JSON event.
+const TYPE_NAMES: [&str; 12] = [
+    "docker",
+    "lxc",
+    "libvirt-lxc",
+    "mesos",
+    "rkt",
+    "custom",
+    "cri",
+    "containerd",
+    "cri-o",
+    "bpm",
+    "static",
+    "podman",
+];
+
 fn type_name(t: u64) -> &'static str {
-    match t {
-        0 => "docker",
-        1 => "lxc",
-        2 => "libvirt-lxc",
-        3 => "mesos",
-        4 => "rkt",
-        5 => "custom",
-        6 => "cri",
-        7 => "containerd",
-        8 => "cri-o",
-        9 => "bpm",
-        10 => "static",
-        11 => "podman",
-        _ => "",
+    usize::try_from(t)
+        .ok()
+        .and_then(|i| TYPE_NAMES.get(i))
+        .copied()
+        .unwrap_or("")
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The container JSON event's payload for `c` (`{"container": {...}}`, the keys libsinsp's
+/// `container_to_json` writes), so that [`parse_container_json`] gives `c` back. An unknown
+/// type or privilege is left out, as it reads back as unknown. Non-UTF-8 bytes (the runtimes
+/// write JSON, so only a damaged file has them) become U+FFFD.
+pub fn container_to_json(c: &Container) -> Vec<u8> {
+    use serde_json::{json, Map, Value};
+    let mounts: Vec<Value> = c
+        .mounts
+        .iter()
+        .map(|m| {
+            json!({
+                "Source": lossy(&m.source),
+                "Destination": lossy(&m.dest),
+                "Mode": lossy(&m.mode),
+                "RW": m.rw,
+                "Propagation": lossy(&m.propagation),
+            })
+        })
+        .collect();
+    let labels = if c.labels.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(
+            c.labels
+                .iter()
+                .map(|(k, v)| (lossy(k), Value::String(lossy(v))))
+                .collect::<Map<String, Value>>(),
+        )
+    };
+    let mut body = json!({
+        "Mounts": mounts,
+        "id": lossy(&c.id),
+        "full_id": lossy(&c.full_id),
+        "name": lossy(&c.name),
+        "image": lossy(&c.image),
+        "imageid": lossy(&c.image_id),
+        "imagerepo": lossy(&c.image_repository),
+        "imagetag": lossy(&c.image_tag),
+        "imagedigest": lossy(&c.image_digest),
+        "ip": lossy(&c.ip),
+        "created_time": c.created_time,
+        "labels": labels,
+        "env": [],
+        "port_mappings": [],
+        "is_pod_sandbox": false,
+    });
+    if let Value::Object(fields) = &mut body {
+        if let Some(t) = TYPE_NAMES.iter().position(|t| *t == c.type_name) {
+            fields.insert("type".into(), json!(t));
+        }
+        if let Some(p) = c.privileged {
+            fields.insert("privileged".into(), json!(p));
+        }
     }
+    json!({ "container": body }).to_string().into_bytes()
 }
 
 fn s(v: &serde_json::Value, k: &str) -> Vec<u8> {
@@ -78,6 +150,29 @@ fn s(v: &serde_json::Value, k: &str) -> Vec<u8> {
         .and_then(|x| x.as_str())
         .map(|x| x.as_bytes().to_vec())
         .unwrap_or_default()
+}
+
+/// For a recording of a live source: which containers the recording already described. Live
+/// metadata comes from the runtime's files, which a replay cannot read, so the recorder writes
+/// each container's JSON event before the first event whose thread the state found it for.
+#[derive(Debug, Default)]
+pub struct RecordedContainers {
+    written: HashSet<Vec<u8>>,
+}
+
+impl RecordedContainers {
+    /// The container of thread `tid` when `state` knows its metadata and the recording does
+    /// not carry it yet (it is then counted as carried). Called after `state` processed the
+    /// event of `tid` and before that event is written.
+    pub fn unrecorded<'s>(&mut self, state: &'s State, tid: i64) -> Option<&'s Container> {
+        let id = &state.thread(tid)?.container_id;
+        if id.is_empty() || self.written.contains(id) {
+            return None;
+        }
+        let c = state.containers.get(id)?;
+        self.written.insert(id.clone());
+        Some(c)
+    }
 }
 
 /// Parses a container JSON event (`{"container": {...}}`).
@@ -160,5 +255,79 @@ mod tests {
         assert_eq!(c.type_name, "docker");
         assert_eq!(c.mounts[0].dest, b"/host/var/run/docker.sock");
         assert!(parse_container_json(b"not json").is_none());
+    }
+
+    fn podman_container() -> Container {
+        Container {
+            id: b"3f1e2d3c4b5a".to_vec(),
+            full_id: b"3f1e2d3c4b5a6f7e8d9c0b1a2f5f7a2c1e9d3b4a6f8e0c1b2d3a4f5e6d7c8b9a".to_vec(),
+            name: b"falco-demo-privileged".to_vec(),
+            image: b"localhost/falco-demo:latest".to_vec(),
+            image_id: b"0123abcd".to_vec(),
+            image_repository: b"localhost/falco-demo".to_vec(),
+            image_tag: b"latest".to_vec(),
+            image_digest: b"sha256:feed".to_vec(),
+            type_name: "podman",
+            privileged: Some(true),
+            ip: b"10.88.0.2".to_vec(),
+            created_time: 1_764_500_000,
+            mounts: vec![
+                Mount {
+                    source: b"/etc".to_vec(),
+                    dest: b"/host/etc".to_vec(),
+                    mode: b"z".to_vec(),
+                    rw: false,
+                    propagation: b"rprivate".to_vec(),
+                },
+                Mount {
+                    source: b"/var/run/docker.sock".to_vec(),
+                    dest: b"/var/run/docker.sock".to_vec(),
+                    mode: Vec::new(),
+                    rw: true,
+                    propagation: b"rslave".to_vec(),
+                },
+            ],
+            // Sorted by key: the JSON object keeps its keys sorted.
+            labels: vec![
+                (b"app".to_vec(), b"demo".to_vec()),
+                (b"io.podman.x".to_vec(), b"quoted \"value\"".to_vec()),
+            ],
+        }
+    }
+
+    #[test]
+    fn container_json_round_trip() {
+        let c = podman_container();
+        let json = container_to_json(&c);
+        assert_eq!(parse_container_json(&json), Some(c.clone()));
+        // Unknown privilege and type, no labels or mounts: still the same container back.
+        let bare = Container {
+            id: b"5f7a2c1e9d3b".to_vec(),
+            ..Container::default()
+        };
+        assert_eq!(parse_container_json(&container_to_json(&bare)), Some(bare));
+        let unprivileged = Container {
+            privileged: Some(false),
+            type_name: "docker",
+            ..c
+        };
+        let json = container_to_json(&unprivileged);
+        assert!(String::from_utf8_lossy(&json).contains(r#""privileged":false"#));
+        assert_eq!(parse_container_json(&json), Some(unprivileged));
+    }
+
+    #[test]
+    fn container_json_writes_libsinsp_keys() {
+        let json = container_to_json(&podman_container());
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let c = &v["container"];
+        assert_eq!(c["type"], 11);
+        assert_eq!(c["imagerepo"], "localhost/falco-demo");
+        assert_eq!(c["Mounts"][0]["Source"], "/etc");
+        assert_eq!(c["Mounts"][0]["RW"], false);
+        assert_eq!(c["labels"]["app"], "demo");
+        for key in ["env", "port_mappings", "is_pod_sandbox", "created_time"] {
+            assert!(c.get(key).is_some(), "{key} missing");
+        }
     }
 }

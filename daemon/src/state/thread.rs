@@ -246,7 +246,7 @@ pub struct User {
 }
 
 /// Metadata of one container (from the capture's container events).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Container {
     pub id: Vec<u8>,
     pub full_id: Vec<u8>,
@@ -266,7 +266,7 @@ pub struct Container {
 }
 
 /// One container mount.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mount {
     pub source: Vec<u8>,
     pub dest: Vec<u8>,

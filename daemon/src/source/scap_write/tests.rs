@@ -267,3 +267,28 @@ fn a_record_that_does_not_parse_is_refused() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert_eq!(w.events(), 0);
 }
+
+#[test]
+fn container_json_event_reads_back_as_a_large_payload_event() {
+    let tables = Tables {
+        machine: None,
+        interfaces: &[],
+        users: &[],
+        groups: &[],
+        threads: &[],
+        fds: &[],
+    };
+    let json = br#"{"container":{"id":"3f1e2d3c4b5a","privileged":true}}"#;
+    let mut w = Writer::new(Vec::new(), tables).unwrap();
+    w.write_container_json(1, 77, json).unwrap();
+    let bytes = w.finish().unwrap();
+    let mut r = Reader::from_reader(Box::new(std::io::Cursor::new(bytes)), "mem".into()).unwrap();
+    let meta = r.advance().unwrap().expect("the container event");
+    assert_eq!(meta.cpu, 1);
+    let ev = r.current().expect("current event");
+    assert_eq!(ev.event_type(), 324);
+    assert_eq!(ev.ts(), 77);
+    assert_eq!(ev.tid(), -1);
+    assert_eq!(ev.param_str(0), Some(&json[..]));
+    assert!(r.advance().unwrap().is_none());
+}

@@ -467,3 +467,83 @@ fn state_fills_container_fields_from_the_runtime() {
         Some(1)
     );
 }
+
+/// A recording of the live source carries what the resolver found: the container JSON event
+/// written before the event it was found on, so a replay (no runtime files) knows the same
+/// container, every field the rules use included, before that event.
+#[test]
+fn recording_carries_resolved_containers_for_replay() {
+    use crate::event::{encode, Event};
+    use crate::source::scap::Reader;
+    use crate::source::scap_write::{Tables, Writer};
+    use crate::state::container::{container_to_json, RecordedContainers};
+    use crate::state::{State, Thread};
+
+    let dir = TempDir::new();
+    podman_fixture(&dir, true, true);
+    let mut live = State::new(crate::state::Limits::default());
+    live.container_resolver = Some(ContainerResolver::new(dir.roots()));
+    let cgroups = format!("cpu=/machine.slice/libpod-{PODMAN_ID}.scope/container\0");
+    live.add_thread(Thread {
+        tid: 500,
+        pid: 500,
+        ptid: 1,
+        comm: b"sh".to_vec(),
+        cgroups: cgroups.as_bytes().to_vec(),
+        container_id: PODMAN_ID.as_bytes()[..12].to_vec(),
+        last_fd: -1,
+        ..Thread::default()
+    });
+    let listen_exit = |ts: u64| {
+        encode(
+            ts,
+            500,
+            25,
+            &[
+                &(-22i64).to_le_bytes(),
+                &3i64.to_le_bytes(),
+                &1i32.to_le_bytes(),
+            ],
+        )
+    };
+    let tables = Tables {
+        machine: None,
+        interfaces: &[],
+        users: &[],
+        groups: &[],
+        threads: &[],
+        fds: &[],
+    };
+    let mut w = Writer::new(Vec::new(), tables).unwrap();
+    let mut recorded = RecordedContainers::default();
+    for ts in [1_000, 2_000] {
+        let rec = listen_exit(ts);
+        let ev = Event::parse(&rec).unwrap();
+        live.process(&ev);
+        if let Some(c) = recorded.unrecorded(&live, ev.tid()) {
+            w.write_container_json(0, ev.ts(), &container_to_json(c))
+                .unwrap();
+        }
+        w.write_event(0, &rec).unwrap();
+    }
+    // Once per container.
+    assert_eq!(w.events(), 3);
+    let found = live.containers[&PODMAN_ID.as_bytes()[..12]].clone();
+    assert_eq!(found.privileged, Some(true));
+    assert_eq!(found.mounts.len(), 2);
+
+    let bytes = w.finish().unwrap();
+    let mut r = Reader::from_reader(Box::new(std::io::Cursor::new(bytes)), "mem".into()).unwrap();
+    let mut replay = State::new(crate::state::Limits::default());
+    let mut types = Vec::new();
+    while r.advance().unwrap().is_some() {
+        let ev = r.current().unwrap();
+        types.push(ev.event_type());
+        if ev.event_type() == 25 {
+            // Known before the first event of the container.
+            assert_eq!(replay.containers.get(&found.id), Some(&found));
+        }
+        replay.process(&ev);
+    }
+    assert_eq!(types, [324, 25, 25]);
+}
