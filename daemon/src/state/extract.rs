@@ -15,7 +15,7 @@ use crate::event::table::{self, open_flags, ParamType};
 use crate::event::Event;
 use crate::fields::{Extractor, FieldArg, Values};
 
-use super::thread::{l4, Fd, FdKind, Role, Thread};
+use super::thread::{l4, Fd, FdKind, Mount, Role, Thread};
 use super::State;
 
 /// A field of the syscall source, resolved from its name.
@@ -1402,16 +1402,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
                     if i > 0 {
                         self.buf.push(b',');
                     }
-                    self.buf.extend_from_slice(&m.source);
-                    self.buf.push(b':');
-                    self.buf.extend_from_slice(&m.dest);
-                    self.buf.push(b':');
-                    self.buf.extend_from_slice(&m.mode);
-                    self.buf.push(b':');
-                    self.buf
-                        .extend_from_slice(if m.rw { b"true" } else { b"false" });
-                    self.buf.push(b':');
-                    self.buf.extend_from_slice(&m.propagation);
+                    push_mount(&mut self.buf, m);
                 }
                 out.push_str(&self.buf);
             }
@@ -1423,10 +1414,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
             | ContainerMountPropagation => {
                 let m = match arg {
                     FieldArg::Index(i) => c.mounts.get(*i as usize),
-                    FieldArg::Key(k) => c
-                        .mounts
-                        .iter()
-                        .find(|m| m.source == k.as_bytes() || m.dest == k.as_bytes()),
+                    FieldArg::Key(k) => mount_by_key(&c.mounts, field, k.as_bytes()),
                     FieldArg::None => None,
                 };
                 let Some(m) = m else { return };
@@ -1438,9 +1426,7 @@ impl<'s, 'e> EventFields<'s, 'e> {
                     ContainerMountPropagation => out.push_str(&m.propagation),
                     _ => {
                         self.buf.clear();
-                        self.buf.extend_from_slice(&m.source);
-                        self.buf.push(b':');
-                        self.buf.extend_from_slice(&m.dest);
+                        push_mount(&mut self.buf, m);
                         out.push_str(&self.buf);
                     }
                 }
@@ -1900,6 +1886,32 @@ pub fn render_values(v: &Values, out: &mut Vec<u8>) {
     }
 }
 
+/// One mount as libsinsp shows it in `container.mount` and `container.mounts`:
+/// `source:dest:mode:rw:propagation`.
+fn push_mount(buf: &mut Vec<u8>, m: &Mount) {
+    buf.extend_from_slice(&m.source);
+    buf.push(b':');
+    buf.extend_from_slice(&m.dest);
+    buf.push(b':');
+    buf.extend_from_slice(&m.mode);
+    buf.push(b':');
+    buf.extend_from_slice(if m.rw { b"true" } else { b"false" });
+    buf.push(b':');
+    buf.extend_from_slice(&m.propagation);
+}
+
+/// The first mount a `container.mount*[KEY]` names: KEY is a glob (fnmatch, `*` crossing
+/// `/`) on the mount's destination for `container.mount.source`, on its source for the others
+/// (`container.mount.dest[/etc*]`: where any host path below /etc is mounted), as libsinsp's
+/// `mount_by_dest` / `mount_by_source` match them.
+fn mount_by_key<'c>(mounts: &'c [Mount], field: Field, key: &[u8]) -> Option<&'c Mount> {
+    let by_dest = field == Field::ContainerMountSource;
+    mounts.iter().find(|m| {
+        let path = if by_dest { &m.dest } else { &m.source };
+        crate::filter::glob::fnmatch(key, path)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1913,5 +1925,82 @@ mod tests {
             .map(|(f, _)| f.name)
             .collect();
         assert!(missing.is_empty(), "fields without extraction: {missing:?}");
+    }
+
+    /// `container.mount*[KEY]`: an index, or a glob on the source (on the destination for
+    /// `container.mount.source`); the first mount that matches.
+    #[test]
+    fn container_mount_keys_are_globs() {
+        use crate::state::{Container, Limits, Thread};
+        let mount = |source: &str, dest: &str, rw: bool| Mount {
+            source: source.as_bytes().to_vec(),
+            dest: dest.as_bytes().to_vec(),
+            mode: b"z".to_vec(),
+            rw,
+            propagation: b"rprivate".to_vec(),
+        };
+        let mut s = State::new(Limits::default());
+        s.add_thread(Thread {
+            tid: 7,
+            pid: 7,
+            container_id: b"5f7a2c1e9d3b".to_vec(),
+            last_fd: -1,
+            ..Thread::default()
+        });
+        s.containers.insert(
+            b"5f7a2c1e9d3b".to_vec(),
+            Container {
+                id: b"5f7a2c1e9d3b".to_vec(),
+                mounts: vec![
+                    mount("/srv/data", "/data", false),
+                    mount("/etc/kubernetes/pki", "/pki", true),
+                    mount("/var/run/docker.sock", "/run/docker.sock", true),
+                ],
+                ..Container::default()
+            },
+        );
+        let rec = crate::event::encode(1, 7, 25, &[&0i64.to_le_bytes(), &3i64.to_le_bytes()]);
+        let ev = Event::parse(&rec).unwrap();
+        let get = |name: &str, arg: FieldArg| {
+            let mut v = Values::new();
+            s.extractor(&ev)
+                .extract_field(Field::parse(name).unwrap(), &arg, &mut v);
+            let mut out = Vec::new();
+            render_values(&v, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let key = |k: &str| FieldArg::Key(k.into());
+        // Exact, glob crossing '/', classes and '?'.
+        assert_eq!(get("container.mount.dest", key("/srv/data")), "/data");
+        assert_eq!(get("container.mount.dest", key("/etc*")), "/pki");
+        assert_eq!(
+            get("container.mount.dest", key("/var/run/*.sock")),
+            "/run/docker.sock"
+        );
+        assert_eq!(get("container.mount.dest", key("/srv/dat?")), "/data");
+        assert_eq!(get("container.mount.dest", key("/[es]*")), "/data");
+        // The first match wins.
+        assert_eq!(get("container.mount.dest", key("/*")), "/data");
+        // Keys name the source: a destination is no key for .dest, and no prefix matching.
+        assert_eq!(get("container.mount.dest", key("/data")), "<NA>");
+        assert_eq!(get("container.mount.dest", key("/etc")), "<NA>");
+        // container.mount.source is keyed by destination.
+        assert_eq!(
+            get("container.mount.source", key("/pk*")),
+            "/etc/kubernetes/pki"
+        );
+        assert_eq!(get("container.mount.source", key("/srv/data")), "<NA>");
+        assert_eq!(get("container.mount.rdwr", key("/etc/*")), "true");
+        assert_eq!(get("container.mount.mode", key("/srv/*")), "z");
+        assert_eq!(
+            get("container.mount.propagation", key("/srv/*")),
+            "rprivate"
+        );
+        assert_eq!(
+            get("container.mount", key("*docker*")),
+            "/var/run/docker.sock:/run/docker.sock:z:true:rprivate"
+        );
+        assert_eq!(get("container.mount.dest", FieldArg::Index(1)), "/pki");
+        assert_eq!(get("container.mount.dest", FieldArg::Index(3)), "<NA>");
     }
 }
