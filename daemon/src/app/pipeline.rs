@@ -169,21 +169,72 @@ impl Pipeline {
     /// Publishes the state table counters to the webserver.
     pub fn publish_state(&self) {
         if let Some(h) = &self.health {
-            let s = &self.state.stats;
-            h.publish_state(&StateCounts {
-                threads: self.state.threads.len() as u64,
-                fds: self
-                    .state
-                    .fdtables
-                    .values()
-                    .map(|t| t.fds.len() as u64)
-                    .sum(),
-                threads_added: s.threads_added,
-                threads_removed: s.threads_removed,
-                threads_dropped_full_table: s.threads_dropped_limit,
-                fds_added: s.fds_added,
-                fds_removed: s.fds_removed,
-            });
+            h.publish_state(&state_counts(&self.state));
         }
+    }
+}
+
+/// The state's table sizes and counters as `/metrics` shows them.
+fn state_counts(state: &State) -> StateCounts {
+    let s = &state.stats;
+    let lookups = state
+        .container_resolver
+        .as_ref()
+        .map(|r| r.stats)
+        .unwrap_or_default();
+    StateCounts {
+        threads: state.threads.len() as u64,
+        fds: state.fdtables.values().map(|t| t.fds.len() as u64).sum(),
+        threads_added: s.threads_added,
+        threads_removed: s.threads_removed,
+        threads_dropped_full_table: s.threads_dropped_limit,
+        fds_added: s.fds_added,
+        fds_removed: s.fds_removed,
+        containers: state.containers.len() as u64,
+        container_lookups: lookups.attempts,
+        container_lookups_found: lookups.found,
+        container_lookups_not_found: lookups.not_found,
+        container_lookup_errors: lookups.errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::container_runtime::{ContainerResolver, RuntimeRoots};
+
+    /// The resolver's counters reach the published state counts: a found container, a miss
+    /// and a malformed file each count where `/metrics` shows them.
+    #[test]
+    fn state_counts_carry_the_container_lookups() {
+        let dir =
+            std::env::temp_dir().join(format!("falco-pipeline-counts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let found = "a".repeat(64);
+        let malformed = "b".repeat(64);
+        let missing = "c".repeat(64);
+        for (id, text) in [(&found, "{}"), (&malformed, "{not json")] {
+            let userdata = dir.join(format!("podman/overlay-containers/{id}/userdata"));
+            std::fs::create_dir_all(&userdata).unwrap();
+            std::fs::write(userdata.join("config.json"), text).unwrap();
+        }
+        let mut state = State::default();
+        let mut resolver = ContainerResolver::new(RuntimeRoots {
+            podman: dir.join("podman"),
+            docker: dir.join("docker"),
+        });
+        let c = resolver.resolve(found.as_bytes(), 1).expect("found");
+        state.containers.insert(c.id.clone(), c);
+        assert!(resolver.resolve(malformed.as_bytes(), 1).is_none());
+        assert!(resolver.resolve(missing.as_bytes(), 1).is_none());
+        state.container_resolver = Some(resolver);
+        let counts = state_counts(&state);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(counts.containers, 1);
+        assert_eq!(counts.container_lookups, 3);
+        assert_eq!(counts.container_lookups_found, 1);
+        assert_eq!(counts.container_lookup_errors, 1);
+        // A miss counts as not found only after the quick retries.
+        assert_eq!(counts.container_lookups_not_found, 0);
     }
 }

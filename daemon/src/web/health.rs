@@ -56,6 +56,15 @@ pub struct StateCounts {
     pub threads_dropped_full_table: u64,
     pub fds_added: u64,
     pub fds_removed: u64,
+    /// Containers with metadata in the state.
+    pub containers: u64,
+    /// Live source: reads of a container runtime's files for a container's metadata, the
+    /// containers found, those still unknown after the quick retries, and the lookups that
+    /// failed on an unreadable or malformed file (`state::container_runtime`).
+    pub container_lookups: u64,
+    pub container_lookups_found: u64,
+    pub container_lookups_not_found: u64,
+    pub container_lookup_errors: u64,
 }
 
 /// A rule as `/metrics` labels it.
@@ -162,6 +171,11 @@ pub struct Health {
     threads_dropped_full_table: AtomicU64,
     fds_added: AtomicU64,
     fds_removed: AtomicU64,
+    containers: AtomicU64,
+    container_lookups: AtomicU64,
+    container_lookups_found: AtomicU64,
+    container_lookups_not_found: AtomicU64,
+    container_lookup_errors: AtomicU64,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
     outputs: Mutex<Option<OutputsProbe>>,
@@ -196,6 +210,11 @@ impl Health {
             threads_dropped_full_table: AtomicU64::new(0),
             fds_added: AtomicU64::new(0),
             fds_removed: AtomicU64::new(0),
+            containers: AtomicU64::new(0),
+            container_lookups: AtomicU64::new(0),
+            container_lookups_found: AtomicU64::new(0),
+            container_lookups_not_found: AtomicU64::new(0),
+            container_lookup_errors: AtomicU64::new(0),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
             outputs: Mutex::new(None),
@@ -268,6 +287,15 @@ impl Health {
             .store(c.threads_dropped_full_table, Ordering::Relaxed);
         self.fds_added.store(c.fds_added, Ordering::Relaxed);
         self.fds_removed.store(c.fds_removed, Ordering::Relaxed);
+        self.containers.store(c.containers, Ordering::Relaxed);
+        self.container_lookups
+            .store(c.container_lookups, Ordering::Relaxed);
+        self.container_lookups_found
+            .store(c.container_lookups_found, Ordering::Relaxed);
+        self.container_lookups_not_found
+            .store(c.container_lookups_not_found, Ordering::Relaxed);
+        self.container_lookup_errors
+            .store(c.container_lookup_errors, Ordering::Relaxed);
     }
 
     pub fn state_counts(&self) -> StateCounts {
@@ -279,6 +307,11 @@ impl Health {
             threads_dropped_full_table: self.threads_dropped_full_table.load(Ordering::Relaxed),
             fds_added: self.fds_added.load(Ordering::Relaxed),
             fds_removed: self.fds_removed.load(Ordering::Relaxed),
+            containers: self.containers.load(Ordering::Relaxed),
+            container_lookups: self.container_lookups.load(Ordering::Relaxed),
+            container_lookups_found: self.container_lookups_found.load(Ordering::Relaxed),
+            container_lookups_not_found: self.container_lookups_not_found.load(Ordering::Relaxed),
+            container_lookup_errors: self.container_lookup_errors.load(Ordering::Relaxed),
         }
     }
 

@@ -592,6 +592,38 @@ fn state(e: &mut Exposition, health: &Health) {
     ] {
         e.single(name, Kind::Counter, help, v);
     }
+    e.single(
+        "falcosecurity_scap_n_containers",
+        Kind::Gauge,
+        "Containers with metadata in the state table.",
+        s.containers,
+    );
+    // Ours (Falco 0.39 reads container metadata through the runtimes' APIs and counts none
+    // of this): the live source's lookups in the runtimes' files.
+    for (name, help, v) in [
+        (
+            "falcosecurity_falco_container_lookups_total",
+            "Reads of a container runtime's files (podman, docker) for a container's metadata.",
+            s.container_lookups,
+        ),
+        (
+            "falcosecurity_falco_container_lookups_found_total",
+            "Containers whose metadata a lookup found.",
+            s.container_lookups_found,
+        ),
+        (
+            "falcosecurity_falco_container_lookups_not_found_total",
+            "Containers no runtime described after the quick retries (looked up again rarely).",
+            s.container_lookups_not_found,
+        ),
+        (
+            "falcosecurity_falco_container_lookup_errors_total",
+            "Lookups that failed on an unreadable or malformed runtime file.",
+            s.container_lookup_errors,
+        ),
+    ] {
+        e.single(name, Kind::Counter, help, v);
+    }
 }
 
 fn kernel(e: &mut Exposition, health: &Health) {

@@ -514,3 +514,48 @@ fn started_only_when_enabled_and_not_replaying() {
     assert_eq!(curl(&[&url(&ws, "/healthz")]).status, 503);
     ws.stop();
 }
+
+#[test]
+fn metrics_show_the_container_counters() {
+    let h = Health::default();
+    h.publish_state(&StateCounts {
+        threads: 12,
+        containers: 2,
+        container_lookups: 9,
+        container_lookups_found: 2,
+        container_lookups_not_found: 1,
+        container_lookup_errors: 3,
+        ..StateCounts::default()
+    });
+    let all = MetricsCategories {
+        rules_counters: true,
+        resource_utilization: false,
+        state_counters: true,
+        kernel_event_counters: false,
+    };
+    let text = metrics::render_with(&h, all, "host", &metrics::ProcFigures::default());
+    for line in [
+        "falcosecurity_scap_n_threads 12",
+        "falcosecurity_scap_n_containers 2",
+        "falcosecurity_falco_container_lookups_total 9",
+        "falcosecurity_falco_container_lookups_found_total 2",
+        "falcosecurity_falco_container_lookups_not_found_total 1",
+        "falcosecurity_falco_container_lookup_errors_total 3",
+        "# TYPE falcosecurity_scap_n_containers gauge",
+        "# TYPE falcosecurity_falco_container_lookup_errors_total counter",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let (ok, msg) = promtool(&text);
+    assert!(ok, "promtool check metrics:\n{msg}\n---\n{text}");
+    // With the state counters off, none of them.
+    let none = MetricsCategories {
+        state_counters: false,
+        ..all
+    };
+    let text = metrics::render_with(&h, none, "host", &metrics::ProcFigures::default());
+    assert!(!text.contains("container_lookup"), "{text}");
+}
