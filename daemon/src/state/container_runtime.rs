@@ -96,6 +96,46 @@ fn read_json(file: &Path) -> Result<Option<Value>, LookupError> {
         })
 }
 
+/// A runtime's per-container config: `Ok(None)` when the runtime has no such file (not its
+/// container), an error when it is no JSON object (`what` says what it should be); with the
+/// container's identity filled in.
+fn read_container_config(
+    file: &Path,
+    what: &'static str,
+    full_id: &str,
+    type_name: &'static str,
+) -> Result<Option<(Value, Container)>, LookupError> {
+    let Some(config) = read_json(file)? else {
+        return Ok(None);
+    };
+    if !config.is_object() {
+        return Err(LookupError::Unexpected {
+            file: file.to_path_buf(),
+            what,
+        });
+    }
+    let c = Container {
+        id: short_id(full_id),
+        full_id: full_id.as_bytes().to_vec(),
+        type_name,
+        ..Container::default()
+    };
+    Ok(Some((config, c)))
+}
+
+/// One of containers/storage's lists (containers.json, images.json): `Ok(None)` when absent,
+/// an error when it is no JSON array (`what` says of what).
+fn read_json_array(file: &Path, what: &'static str) -> Result<Option<Vec<Value>>, LookupError> {
+    match read_json(file)? {
+        None => Ok(None),
+        Some(Value::Array(entries)) => Ok(Some(entries)),
+        Some(_) => Err(LookupError::Unexpected {
+            file: file.to_path_buf(),
+            what,
+        }),
+    }
+}
+
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
@@ -184,20 +224,14 @@ pub fn lookup_podman(root: &Path, full_id: &str) -> Result<Option<Container>, Lo
         .join(full_id)
         .join("userdata")
         .join("config.json");
-    let Some(spec) = read_json(&config_file)? else {
+    let Some((spec, mut c)) = read_container_config(
+        &config_file,
+        "not a JSON object (an OCI runtime spec)",
+        full_id,
+        "podman",
+    )?
+    else {
         return Ok(None);
-    };
-    if !spec.is_object() {
-        return Err(LookupError::Unexpected {
-            file: config_file,
-            what: "not a JSON object (an OCI runtime spec)",
-        });
-    }
-    let mut c = Container {
-        id: short_id(full_id),
-        full_id: full_id.as_bytes().to_vec(),
-        type_name: "podman",
-        ..Container::default()
     };
     let annotations = spec.get("annotations");
     let annotation = |k: &str| annotations.map_or("", |a| str_of(a, k));
@@ -210,13 +244,7 @@ pub fn lookup_podman(root: &Path, full_id: &str) -> Result<Option<Container>, Lo
     // Name, image and creation time: containers/storage's container list.
     let list_file = containers_dir.join("containers.json");
     let mut image_id = String::new();
-    if let Some(list) = read_json(&list_file)? {
-        let Some(entries) = list.as_array() else {
-            return Err(LookupError::Unexpected {
-                file: list_file,
-                what: "not a JSON array of containers",
-            });
-        };
+    if let Some(entries) = read_json_array(&list_file, "not a JSON array of containers")? {
         if let Some(entry) = entries.iter().find(|e| str_of(e, "id") == full_id) {
             if let Some(name) = entry
                 .get("names")
@@ -247,13 +275,7 @@ pub fn lookup_podman(root: &Path, full_id: &str) -> Result<Option<Container>, Lo
     c.image_id = image_id.as_bytes().to_vec();
     if c.image.is_empty() && !image_id.is_empty() {
         let images_file = root.join("overlay-images").join("images.json");
-        if let Some(images) = read_json(&images_file)? {
-            let Some(entries) = images.as_array() else {
-                return Err(LookupError::Unexpected {
-                    file: images_file,
-                    what: "not a JSON array of images",
-                });
-            };
+        if let Some(entries) = read_json_array(&images_file, "not a JSON array of images")? {
             let name = entries
                 .iter()
                 .find(|e| str_of(e, "id") == image_id)
@@ -270,20 +292,14 @@ pub fn lookup_podman(root: &Path, full_id: &str) -> Result<Option<Container>, Lo
 pub fn lookup_docker(root: &Path, full_id: &str) -> Result<Option<Container>, LookupError> {
     let dir = root.join("containers").join(full_id);
     let config_file = dir.join("config.v2.json");
-    let Some(config) = read_json(&config_file)? else {
+    let Some((config, mut c)) = read_container_config(
+        &config_file,
+        "not a JSON object (docker's container config)",
+        full_id,
+        "docker",
+    )?
+    else {
         return Ok(None);
-    };
-    if !config.is_object() {
-        return Err(LookupError::Unexpected {
-            file: config_file,
-            what: "not a JSON object (docker's container config)",
-        });
-    }
-    let mut c = Container {
-        id: short_id(full_id),
-        full_id: full_id.as_bytes().to_vec(),
-        type_name: "docker",
-        ..Container::default()
     };
     let name = str_of(&config, "Name");
     c.name = name.strip_prefix('/').unwrap_or(name).as_bytes().to_vec();
