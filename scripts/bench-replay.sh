@@ -7,7 +7,9 @@
 #   scripts/bench-replay.sh [CAPTURE.scap]      (default: a looped capture, see below)
 #
 # Environment: RUNS (default 3), EVENTS (size of the generated capture, default 3000000),
-# SHARED (the shared/ folder, default ../shared next to the repository).
+# SHARED (the shared/ folder, default ../shared next to the repository), BASELINE (another
+# falco binary, e.g. a copy of the one before a change: measured in the same runs, printed
+# as a third row with its own ratios).
 #
 # Without a CAPTURE argument the script builds .cache/bench/big.scap with
 # scripts/make-big-capture.py by looping the events of the upstream fixture
@@ -64,12 +66,18 @@ measure() {
     END { print wall, rss, cpu }' "$work/$name.time" >>"$work/$name"
 }
 
+# replay NAME BINARY: one measured replay with all three rule files.
+replay() {
+  measure "$1" "$2" -c "$work/falco.yaml" \
+    -r "$RULES/falco_rules.yaml" -r "$RULES/falco-incubating_rules.yaml" -r "$RULES/falco-sandbox_rules.yaml" \
+    -o engine.kind=replay -o "engine.replay.capture_file=$capture"
+}
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq "$RUNS"); do
   measure sysdig sysdig -r "$capture" -q
-  measure falco "$falco" -c "$work/falco.yaml" \
-    -r "$RULES/falco_rules.yaml" -r "$RULES/falco-incubating_rules.yaml" -r "$RULES/falco-sandbox_rules.yaml" \
-    -o engine.kind=replay -o "engine.replay.capture_file=$capture"
+  replay falco "$falco"
+  if [ -n "${BASELINE:-}" ]; then replay baseline "$BASELINE"; fi
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -101,3 +109,12 @@ awk -v fw="$f_wall" -v sw="$s_wall" -v fr="$f_rss" -v sr="$s_rss" -v fc="$f_cpu"
   printf "ratio falco/sysdig: wall %.2f, CPU %.2f, peak RSS %.2f\n", fw / sw, fc / sc, fr / sr
   if (fw > 0) printf "falco: %.2f M events/s with all rules; sysdig parse only: %.2f M events/s\n", n / fw / 1e6, n / sw / 1e6
 }'
+if [ -n "${BASELINE:-}" ]; then
+  b_wall=$(cut -d' ' -f1 "$work/baseline" | median); b_rss=$(cut -d' ' -f2 "$work/baseline" | median)
+  b_cpu=$(cut -d' ' -f3 "$work/baseline" | median)
+  printf '%-44s %8s s %8s s %5s MB   %s\n' "baseline ($BASELINE)" "$b_wall" "$b_cpu" "$((b_rss / 1024))" \
+    "$(grep -m1 '^Events detected:' "$work/baseline.out" || true)"
+  awk -v bw="$b_wall" -v sw="$s_wall" -v bc="$b_cpu" -v sc="$s_cpu" -v fw="$f_wall" -v fc="$f_cpu" 'BEGIN {
+    printf "ratio baseline/sysdig: wall %.2f, CPU %.2f; falco/baseline: wall %.2f, CPU %.2f\n", bw / sw, bc / sc, fw / bw, fc / bc
+  }'
+fi

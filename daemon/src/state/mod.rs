@@ -67,7 +67,10 @@ pub struct StateStats {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     None,
-    Open,
+    /// open-family exits (`creat` implies its flags).
+    Open {
+        creat: bool,
+    },
     Socket,
     SocketPair,
     ConnectEnter,
@@ -123,7 +126,8 @@ fn kind_of(id: u16) -> Kind {
         };
     }
     match info.name {
-        "open" | "openat" | "openat2" | "creat" | "open_by_handle_at" => Kind::Open,
+        "open" | "openat" | "openat2" | "open_by_handle_at" => Kind::Open { creat: false },
+        "creat" => Kind::Open { creat: true },
         "socket" => Kind::Socket,
         "socketpair" => Kind::SocketPair,
         "connect" => Kind::Connect,
@@ -188,6 +192,18 @@ fn fd_param_index(etype: u16) -> Option<usize> {
     .copied()
     .flatten()
     .map(usize::from)
+}
+
+/// Keeps a copy of enter event `ev` and the fd it names in its thread for the exit; false
+/// when the event is larger than `max` (then only the fd is kept).
+fn keep_enter(th: &mut Thread, ev: &Event<'_>, fd: i64, max: usize) -> bool {
+    th.last_fd = fd;
+    th.last_enter.clear();
+    if ev.raw().len() > max {
+        return false;
+    }
+    th.last_enter.extend_from_slice(ev.raw());
+    true
 }
 
 /// An exit event together with the matching enter event of its thread (if stored), for
@@ -676,14 +692,9 @@ impl State {
         let Some(info) = ev.info() else { return };
         let kind = kinds().get(etype as usize).copied().unwrap_or(Kind::None);
         // libsinsp makes no thread for the idle task (tid 0) nor for an unknown task seen
-        // only being switched out by the scheduler.
-        if ev.tid() > 0
-            && !matches!(etype, 146 | 152)
-            && !self.threads.contains_key(&ev.tid())
-            && !is_meta_event(etype)
-        {
-            self.add_stub_thread(ev.tid());
-        }
+        // only being switched out by the scheduler. The stub is made where the path below
+        // looks its thread up anyway (one lookup per event on the common path).
+        let needs_stub = ev.tid() > 0 && !matches!(etype, 146 | 152) && !is_meta_event(etype);
         // The fd fields of an fd event show the thread's last event fd (libsinsp's
         // `lastevent_fd`): set by an enter that names one, by whatever creates one.
         let fd_event = info.has_flag(ef::USES_FD)
@@ -700,18 +711,26 @@ impl State {
             let max = self.limits.max_enter_event;
             // Scheduler and other tracepoint events do not interrupt a syscall: the
             // thread keeps its enter event (libsinsp's EF_SKIPPARSERESET).
-            let thread = if skips_parse_reset(etype) {
+            let kept = if skips_parse_reset(etype) {
+                if needs_stub && !self.threads.contains_key(&ev.tid()) {
+                    self.add_stub_thread(ev.tid());
+                }
                 None
             } else {
-                self.threads.get_mut(&ev.tid())
+                match self.threads.get_mut(&ev.tid()) {
+                    Some(th) => Some(keep_enter(th, ev, fd, max)),
+                    None if needs_stub => {
+                        self.add_stub_thread(ev.tid());
+                        self.threads
+                            .get_mut(&ev.tid())
+                            .map(|th| keep_enter(th, ev, fd, max))
+                    }
+                    None => None,
+                }
             };
-            if let Some(th) = thread {
+            if let Some(kept) = kept {
                 self.cur_fd = fd_event.then_some(fd);
-                th.last_fd = fd;
-                th.last_enter.clear();
-                if ev.raw().len() <= max {
-                    th.last_enter.extend_from_slice(ev.raw());
-                } else {
+                if !kept {
                     self.stats.enter_events_too_large += 1;
                 }
             }
@@ -756,20 +775,47 @@ impl State {
             return;
         }
 
+        if kind == Kind::None {
+            // Most exits (read, write, mmap...) change no state: of the stored enter only
+            // its fd is wanted, so the enter is neither taken out nor parsed.
+            let last_fd = match self.threads.get(&ev.tid()) {
+                Some(th) => Some(th.last_fd),
+                None if needs_stub => {
+                    self.add_stub_thread(ev.tid());
+                    self.threads.get(&ev.tid()).map(|th| th.last_fd)
+                }
+                None => None,
+            };
+            if self.container_resolver.is_some() {
+                self.resolve_live_container(ev.tid(), ev.ts());
+            }
+            self.cur_fd = last_fd.filter(|_| fd_event);
+            return;
+        }
         // Exit: borrow the thread's stored enter event (moved out, put back after).
         let fd_out = (kind == Kind::CopyFileRange)
             .then(|| ev.param_i64(1))
             .flatten();
-        let (enter_buf, last_fd) = self
-            .threads
-            .get_mut(&ev.tid())
-            .map(|t| {
-                if let Some(out) = fd_out {
-                    t.last_fd = out;
-                }
-                (std::mem::take(&mut t.last_enter), Some(t.last_fd))
-            })
-            .unwrap_or((Vec::new(), None));
+        let taken = self.threads.get_mut(&ev.tid()).map(|t| {
+            if let Some(out) = fd_out {
+                t.last_fd = out;
+            }
+            (std::mem::take(&mut t.last_enter), Some(t.last_fd))
+        });
+        let (enter_buf, last_fd) = match taken {
+            Some(taken) => taken,
+            None if needs_stub => {
+                self.add_stub_thread(ev.tid());
+                let last_fd = self.threads.get_mut(&ev.tid()).map(|t| {
+                    if let Some(out) = fd_out {
+                        t.last_fd = out;
+                    }
+                    t.last_fd
+                });
+                (Vec::new(), last_fd)
+            }
+            None => (Vec::new(), None),
+        };
         let enter = Event::parse(&enter_buf)
             .ok()
             .filter(|e| e.event_type() + 1 == etype);
@@ -825,7 +871,7 @@ impl State {
             Kind::None | Kind::ProcExit | Kind::ContainerJson | Kind::ContainerOld => {}
             Kind::ConnectEnter | Kind::SendToEnter | Kind::CopyFileRange => {}
             Kind::UserAdded | Kind::GroupAdded => {}
-            Kind::Open => self.on_open(a),
+            Kind::Open { creat } => self.on_open(a, creat),
             Kind::Socket => {
                 let Some(fd) = res.filter(|f| *f >= 0) else {
                     return;
@@ -922,10 +968,9 @@ impl State {
                 // The exit's own fd when it has one: a driver that sends exits only (ours)
                 // leaves the thread's last event fd at whatever the previous call made
                 // (rm: fcntl(3, F_DUPFD)=4 then close(3) must drop 3, not 4).
-                let fd =
-                    a.ev.param_index("fd")
-                        .and_then(|i| a.ev.param_i64(i))
-                        .or(self.cur_fd);
+                let fd = fd_param_index(a.ev.event_type())
+                    .and_then(|i| a.ev.param_i64(i))
+                    .or(self.cur_fd);
                 if let (Some(fd), Some(th)) = (fd, self.threads.get(&tid)) {
                     self.pending_fd_removal = Some((th.pid, fd));
                 }
@@ -1252,7 +1297,8 @@ impl State {
         render::concat_path(base, path, out);
     }
 
-    fn on_open(&mut self, a: &Args<'_>) {
+    /// open-family exits; `creat` has no flags parameter (its flags are implied).
+    fn on_open(&mut self, a: &Args<'_>, creat: bool) {
         let ev = &a.ev;
         let tid = ev.tid();
         let name = a.str("name").or_else(|| a.str("path")).unwrap_or_default();
@@ -1264,8 +1310,7 @@ impl State {
             self.cur_failed_open = true;
             return;
         };
-        let is_creat = table::name_of(ev.event_type()) == "creat";
-        let flags = if is_creat {
+        let flags = if creat {
             open_flags::O_CREAT | open_flags::O_WRONLY | 0x100
         } else {
             a.u64("flags").unwrap_or(0) as u32
@@ -2467,5 +2512,48 @@ mod exit_only_stream {
         let mut out = Vec::new();
         extract::render_values(&v, &mut out);
         assert_eq!(String::from_utf8_lossy(&out), "/tmp/rmt/bin");
+    }
+
+    #[test]
+    fn creat_opens_for_writing_and_creation_without_a_flags_parameter() {
+        let mut s = State::default();
+        s.add_stub_thread(100);
+        let path = |p: &str| format!("{p}\0").into_bytes();
+        let creat = encode(
+            1,
+            100,
+            59,
+            &[
+                &i(5),
+                &path("/tmp/c"),
+                &0o644u32.to_le_bytes(),
+                &[0; 4],
+                &[0; 8],
+                &[0; 2],
+            ],
+        );
+        s.process(&Event::parse(&creat).unwrap());
+        let open = encode(
+            2,
+            100,
+            3,
+            &[
+                &i(6),
+                &path("/tmp/o"),
+                &0u32.to_le_bytes(),
+                &[0; 4],
+                &[0; 4],
+                &[0; 8],
+            ],
+        );
+        s.process(&Event::parse(&open).unwrap());
+        let flags = |fd| s.fd(100, fd).map(|f| f.open_flags);
+        let implied = open_flags::O_CREAT | open_flags::O_WRONLY | 0x100;
+        assert_eq!(flags(5), Some(implied));
+        assert_eq!(
+            flags(6),
+            Some(0),
+            "open's own flags (O_RDONLY), not creat's"
+        );
     }
 }
