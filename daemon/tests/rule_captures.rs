@@ -322,6 +322,9 @@ fn sysdig_reads_our_container_events() {
             "sensitive_mount_container" => {
                 "rule-etc-mount localhost/falco-demo privileged=false mount=/host/etc"
             }
+            "sensitive_mount_below_container" => {
+                "rule-ssh-mount localhost/falco-demo privileged=false mount=<NA>"
+            }
             other => panic!("no sysdig expectation for {other}"),
         };
         assert!(
@@ -331,5 +334,5 @@ fn sysdig_reads_our_container_events() {
         checked += 1;
     }
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(checked, 2);
+    assert_eq!(checked, 3);
 }

@@ -7,7 +7,8 @@
 //! recording carries the procfs snapshot the live source starts from (`proc.pname`,
 //! `proc.aname`, open fds work on replay), and a capture read back and written again keeps its
 //! tables. Events are written as they are: records in the scap v2 layout, as the driver and the
-//! reader produce them.
+//! reader produce them; container meta events ([`Writer::write_container_json`]) carry what a
+//! live recording learned about containers from outside the event stream.
 
 use std::io::{self, Write};
 
