@@ -55,9 +55,10 @@ pub fn sockaddr(b: &[u8]) -> Option<SockAddr<'_>> {
             IpAddr::V4(Ipv4Addr::new(b[1], b[2], b[3], b[4])),
             u16::from_le_bytes([b[5], b[6]]),
         ),
-        AF_INET6 if b.len() >= 19 => {
-            SockAddr::Inet(ipv6(&b[1..17])?, u16::from_le_bytes([b[17], b[18]]))
-        }
+        AF_INET6 if b.len() >= 19 => SockAddr::Inet(
+            unmapped(ipv6(&b[1..17])?),
+            u16::from_le_bytes([b[17], b[18]]),
+        ),
         AF_UNIX => SockAddr::Unix(cstr(&b[1..])),
         f => SockAddr::Other(f),
     })
@@ -82,12 +83,27 @@ pub enum SockTuple<'a> {
 
 fn ipv6(b: &[u8]) -> Option<IpAddr> {
     let a: [u8; 16] = b.try_into().ok()?;
-    let v6 = Ipv6Addr::from(a);
-    // IPv4-mapped addresses are reported as IPv4, as libsinsp does.
-    Some(match v6.to_ipv4_mapped() {
-        Some(v4) => IpAddr::V4(v4),
-        None => IpAddr::V6(v6),
-    })
+    Some(IpAddr::V6(Ipv6Addr::from(a)))
+}
+
+/// An address as libsinsp keeps a bound or single one: IPv4-mapped IPv6 becomes IPv4.
+fn unmapped(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(a) => a.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The two ends of an inet tuple as libsinsp keeps and prints them: both IPv4-mapped IPv6
+/// addresses become IPv4; one alone does not (the tuple stays IPv6).
+pub fn unmapped_pair(sip: IpAddr, dip: IpAddr) -> (IpAddr, IpAddr) {
+    match (sip, dip) {
+        (IpAddr::V6(s), IpAddr::V6(d)) => match (s.to_ipv4_mapped(), d.to_ipv4_mapped()) {
+            (Some(s), Some(d)) => (IpAddr::V4(s), IpAddr::V4(d)),
+            _ => (sip, dip),
+        },
+        _ => (sip, dip),
+    }
 }
 
 /// Decodes a PT_SOCKTUPLE parameter.
@@ -100,12 +116,15 @@ pub fn socktuple(b: &[u8]) -> Option<SockTuple<'_>> {
             dip: IpAddr::V4(Ipv4Addr::new(b[7], b[8], b[9], b[10])),
             dport: u16::from_le_bytes([b[11], b[12]]),
         },
-        AF_INET6 if b.len() >= 37 => SockTuple::Inet {
-            sip: ipv6(&b[1..17])?,
-            sport: u16::from_le_bytes([b[17], b[18]]),
-            dip: ipv6(&b[19..35])?,
-            dport: u16::from_le_bytes([b[35], b[36]]),
-        },
+        AF_INET6 if b.len() >= 37 => {
+            let (sip, dip) = unmapped_pair(ipv6(&b[1..17])?, ipv6(&b[19..35])?);
+            SockTuple::Inet {
+                sip,
+                sport: u16::from_le_bytes([b[17], b[18]]),
+                dip,
+                dport: u16::from_le_bytes([b[35], b[36]]),
+            }
+        }
         AF_UNIX if b.len() >= 17 => SockTuple::Unix {
             source: u64::from_le_bytes(b[1..9].try_into().ok()?),
             dest: u64::from_le_bytes(b[9..17].try_into().ok()?),
@@ -136,6 +155,27 @@ pub fn string_list(b: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
     let b = b.strip_suffix(&[0]).unwrap_or(b);
     let empty = b.is_empty();
     b.split(|c| *c == 0).filter(move |_| !empty)
+}
+
+/// Raw parameters for tests.
+#[cfg(test)]
+pub(crate) mod test_bytes {
+    use std::net::Ipv6Addr;
+
+    /// A PT_SOCKTUPLE of two IPv6 ends.
+    pub fn inet6_tuple(s: &str, sport: u16, d: &str, dport: u16) -> Vec<u8> {
+        let mut t = inet6_sockaddr(s, sport);
+        t.extend(&inet6_sockaddr(d, dport)[1..]);
+        t
+    }
+
+    /// A PT_SOCKADDR of an IPv6 address and port.
+    pub fn inet6_sockaddr(a: &str, port: u16) -> Vec<u8> {
+        let mut t = vec![10u8];
+        t.extend(a.parse::<Ipv6Addr>().unwrap().octets());
+        t.extend(port.to_le_bytes());
+        t
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +214,21 @@ mod tests {
             })
         ));
         assert_eq!(socktuple(&[2, 1, 2]), Some(SockTuple::Other(2)));
+        // IPv6 tuples: both ends IPv4-mapped read as IPv4, one alone stays IPv6.
+        let v6 = |s: &str, d: &str| test_bytes::inet6_tuple(s, 1, d, 2);
+        let ends = |t: &[u8]| match socktuple(t) {
+            Some(SockTuple::Inet { sip, dip, .. }) => Some((sip.to_string(), dip.to_string())),
+            _ => None,
+        };
+        let pair = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        let mapped = v6("::ffff:10.0.0.1", "::ffff:10.0.0.2");
+        assert_eq!(ends(&mapped), pair("10.0.0.1", "10.0.0.2"));
+        let mixed = v6("::ffff:10.0.0.1", "::1");
+        assert_eq!(ends(&mixed), pair("::ffff:10.0.0.1", "::1"));
+        assert_eq!(
+            sockaddr(&test_bytes::inet6_sockaddr("::ffff:10.0.0.1", 80)),
+            Some(SockAddr::Inet("10.0.0.1".parse().unwrap(), 80))
+        );
         let a = [2, 10, 0, 0, 1, 0x35, 0];
         assert_eq!(
             sockaddr(&a),

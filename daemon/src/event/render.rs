@@ -315,8 +315,8 @@ pub fn ip(addr: &std::net::IpAddr, out: &mut Vec<u8>) {
     let _ = write!(out, "{addr}");
 }
 
-/// Appends `sip:sport->dip:dport` (or the unix form `src->dst path`); a tuple of two
-/// IPv4-mapped IPv6 addresses prints as IPv4.
+/// Appends `sip:sport->dip:dport` (or the unix form `src->dst path`); the decoder already
+/// made a tuple of two IPv4-mapped addresses IPv4 ([`decode::unmapped_pair`]).
 pub fn socktuple(t: &SockTuple<'_>, out: &mut Vec<u8>) {
     match t {
         SockTuple::Inet {
@@ -325,15 +325,6 @@ pub fn socktuple(t: &SockTuple<'_>, out: &mut Vec<u8>) {
             dip,
             dport,
         } => {
-            let (sip, dip) = match (sip, dip) {
-                (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
-                    match (s.to_ipv4_mapped(), d.to_ipv4_mapped()) {
-                        (Some(s), Some(d)) => (&s.into(), &d.into()),
-                        _ => (sip, dip),
-                    }
-                }
-                _ => (sip, dip),
-            };
             ip(sip, out);
             let _ = write!(out, ":{sport}->");
             ip(dip, out);
@@ -723,27 +714,14 @@ mod tests {
         args(&Event::parse(&rec).unwrap(), &NoState, &mut o);
         assert_eq!(o, b"uid=7(<NA>) ");
         o.clear();
-        let t = |a: &str| a.parse::<std::net::IpAddr>().unwrap();
-        socktuple(
-            &SockTuple::Inet {
-                sip: t("::ffff:10.0.0.1"),
-                sport: 1,
-                dip: t("::ffff:10.0.0.2"),
-                dport: 2,
-            },
-            &mut o,
-        );
+        let v6 = |s: &str, d: &str| decode::test_bytes::inet6_tuple(s, 1, d, 2);
+        let tuple = |raw: &[u8], o: &mut Vec<u8>| {
+            socktuple(&decode::socktuple(raw).unwrap(), o);
+        };
+        tuple(&v6("::ffff:10.0.0.1", "::ffff:10.0.0.2"), &mut o);
         assert_eq!(o, b"10.0.0.1:1->10.0.0.2:2");
         o.clear();
-        socktuple(
-            &SockTuple::Inet {
-                sip: t("::ffff:10.0.0.1"),
-                sport: 1,
-                dip: t("::1"),
-                dport: 2,
-            },
-            &mut o,
-        );
+        tuple(&v6("::ffff:10.0.0.1", "::1"), &mut o);
         assert_eq!(o, b"::ffff:10.0.0.1:1->::1:2");
         o.clear();
         socktuple(

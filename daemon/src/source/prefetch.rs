@@ -91,16 +91,34 @@ impl Handoff {
         self.queues.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sleeps on `ready` while `blocked` holds, with the side's `waiting` flag set meanwhile
+    /// so that the other side knows to wake it.
+    fn wait_while<'a>(
+        &self,
+        mut q: MutexGuard<'a, Queues>,
+        ready: &Condvar,
+        waiting: fn(&mut Queues) -> &mut bool,
+        blocked: impl Fn(&Queues) -> bool,
+    ) -> MutexGuard<'a, Queues> {
+        while blocked(&q) {
+            *waiting(&mut q) = true;
+            q = ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        *waiting(&mut q) = false;
+        q
+    }
+
     /// Reading side: the next empty batch (after running out, it waits for [`REFILL`] of
     /// them), `None` once the consumer is gone.
     fn take_empty(&self) -> Option<Batch> {
         let mut q = self.lock();
         if q.empty.is_empty() {
-            while q.empty.len() < REFILL && !q.consumer_gone {
-                q.producer_waiting = true;
-                q = self.empty_ready.wait(q).unwrap_or_else(|e| e.into_inner());
-            }
-            q.producer_waiting = false;
+            q = self.wait_while(
+                q,
+                &self.empty_ready,
+                |q| &mut q.producer_waiting,
+                |q| q.empty.len() < REFILL && !q.consumer_gone,
+            );
         }
         if q.consumer_gone {
             return None;
@@ -118,12 +136,13 @@ impl Handoff {
 
     /// Consumer side: the next filled batch, `None` if the reading thread is gone.
     fn take_filled(&self) -> Option<Batch> {
-        let mut q = self.lock();
-        while q.filled.is_empty() && !q.producer_gone {
-            q.consumer_waiting = true;
-            q = self.filled_ready.wait(q).unwrap_or_else(|e| e.into_inner());
-        }
-        q.consumer_waiting = false;
+        let q = self.lock();
+        let mut q = self.wait_while(
+            q,
+            &self.filled_ready,
+            |q| &mut q.consumer_waiting,
+            |q| q.filled.is_empty() && !q.producer_gone,
+        );
         q.filled.pop_front()
     }
 

@@ -945,7 +945,6 @@ impl State {
                 // A port makes it a listening socket; the name is the address either way.
                 if let Some(SockAddr::Inet(ip, port)) = decode::sockaddr(raw) {
                     if port > 0 {
-                        let ip = socket::inet_addr(ip);
                         f.kind = if ip.is_ipv4() {
                             FdKind::Ipv4ServSock
                         } else {
@@ -1138,7 +1137,6 @@ impl State {
             }
             Some(raw) => match decode::sockaddr(raw) {
                 Some(SockAddr::Inet(ip, port)) => {
-                    let ip = socket::inet_addr(ip);
                     f.kind = if ip.is_ipv4() {
                         FdKind::Ipv4Sock
                     } else {
@@ -1751,9 +1749,36 @@ impl RenderContext for StateRender<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::decode::test_bytes::{inet6_sockaddr, inet6_tuple};
     use crate::event::encode;
     use crate::fields::{FieldArg, Values};
     use extract::Field;
+
+    /// A record of event `etype` with the named parameters set and every other one zero
+    /// (integers of their width, empty strings), so that a test names only what it is about.
+    pub(super) fn record(ts: u64, tid: i64, etype: u16, set: &[(&str, &[u8])]) -> Vec<u8> {
+        use table::ParamType as T;
+        let info = table::info(etype).expect("a known event type");
+        let params: Vec<Vec<u8>> = info
+            .params
+            .iter()
+            .map(|p| match set.iter().find(|(name, _)| *name == p.name) {
+                Some((_, v)) => v.to_vec(),
+                None => match p.ptype {
+                    T::CharBuf | T::FsPath | T::FsRelPath => vec![0],
+                    T::Int8 | T::Uint8 | T::Flags8 | T::EnumFlags8 | T::SigType => vec![0; 1],
+                    T::Int16 | T::Uint16 | T::Flags16 | T::EnumFlags16 | T::Port => vec![0; 2],
+                    T::Int32 | T::Uint32 | T::Flags32 | T::EnumFlags32 | T::Mode => vec![0; 4],
+                    T::Uid | T::Gid | T::Fd32 | T::Pid32 | T::Bool => vec![0; 4],
+                    T::Int64 | T::Uint64 | T::Errno | T::Fd | T::Pid => vec![0; 8],
+                    T::RelTime | T::AbsTime | T::Double => vec![0; 8],
+                    _ => Vec::new(),
+                },
+            })
+            .collect();
+        let refs: Vec<&[u8]> = params.iter().map(|v| &v[..]).collect();
+        encode(ts, tid, etype, &refs)
+    }
 
     fn i64b(v: i64) -> [u8; 8] {
         v.to_le_bytes()
@@ -1887,15 +1912,14 @@ mod tests {
         assert_eq!(field(&s, &ev, "proc.duration", FieldArg::None), "1100");
 
         // openat relative to the cwd, old layout: arguments in the enter event.
-        let rec = encode(
+        let rec = record(
             3_000,
             200,
             102,
             &[
-                &i64b(-100),
-                b"../x/f.txt\0",
-                &4097u32.to_le_bytes(),
-                &0u32.to_le_bytes(),
+                ("dirfd", &i64b(-100)),
+                ("name", b"../x/f.txt\0"),
+                ("flags", &4097u32.to_le_bytes()),
             ],
         );
         s.process(&Event::parse(&rec).unwrap());
@@ -1941,22 +1965,6 @@ mod tests {
         socket::Interfaces::new(&v)
     }
 
-    fn v6_tuple(s: &str, sport: u16, d: &str, dport: u16) -> Vec<u8> {
-        let mut t = vec![10u8];
-        t.extend(s.parse::<std::net::Ipv6Addr>().unwrap().octets());
-        t.extend(sport.to_le_bytes());
-        t.extend(d.parse::<std::net::Ipv6Addr>().unwrap().octets());
-        t.extend(dport.to_le_bytes());
-        t
-    }
-
-    fn v6_addr(a: &str, port: u16) -> Vec<u8> {
-        let mut t = vec![10u8];
-        t.extend(a.parse::<std::net::Ipv6Addr>().unwrap().octets());
-        t.extend(port.to_le_bytes());
-        t
-    }
-
     /// Processes an event and returns the listed fields of it, space-separated.
     fn run(s: &mut State, tid: i64, etype: u16, params: &[&[u8]], fields: &str) -> String {
         let rec = encode(1, tid, etype, params);
@@ -1995,7 +2003,7 @@ mod tests {
             socket(&mut s, 3, (10, 2, 0), NET),
             "fd=3(<6>) |  | true | <NA> | <NA> | <NA> | <NA> | <NA> | <NA> | <NA>"
         );
-        let dest = v6_tuple("::", 0, "::1", 2345);
+        let dest = inet6_tuple("::", 0, "::1", 2345);
         run(&mut s, 100, 30, &[&i64b(3), &6u32.to_le_bytes(), &dest], "");
         // The send names it (source completed from the interfaces) and makes it a client.
         assert_eq!(
@@ -2007,12 +2015,12 @@ mod tests {
                 &mut s,
                 100,
                 22,
-                &[&i64b(3), &v6_addr("::1", 2345)],
+                &[&i64b(3), &inet6_sockaddr("::1", 2345)],
                 "fd.name"
             ),
             "fd=3(<6u>::1:0->::1:2345) addr=::1:2345 | ::1:0->::1:2345"
         );
-        let t = v6_tuple("::1", 38255, "::1", 2345);
+        let t = inet6_tuple("::1", 38255, "::1", 2345);
         assert_eq!(
             run(&mut s, 100, 23, &[&i64b(0), &t], "fd.name"),
             "res=0 tuple=::1:38255->::1:2345 | ::1:38255->::1:2345"
@@ -2023,13 +2031,13 @@ mod tests {
             run(&mut s, 100, 22, &[&i64b(3)], ""),
             "fd=3(<6u>::1:38255->:::0)"
         );
-        let t = v6_tuple("::1", 38255, "2001:4860:4860::8888", 53);
+        let t = inet6_tuple("::1", 38255, "2001:4860:4860::8888", 53);
         assert_eq!(
             run(&mut s, 100, 23, &[&i64b(0), &t], "fd.name fd.sport"),
             "res=0 tuple=::1:38255->2001:4860:4860::8888:53 | ::1:38255->2001:4860:4860::8888:53 | 53"
         );
         // A later send to elsewhere keeps the known destination.
-        let dest = v6_tuple("::1", 38255, "::1", 9);
+        let dest = inet6_tuple("::1", 38255, "::1", 9);
         run(&mut s, 100, 30, &[&i64b(3), &6u32.to_le_bytes(), &dest], "");
         assert_eq!(
             run(&mut s, 100, 31, &[&i64b(6), b"Testme"], "fd.name"),
@@ -2048,7 +2056,7 @@ mod tests {
                 &mut s,
                 100,
                 21,
-                &[&i64b(0), &v6_addr("2001:db8::3", 1234)],
+                &[&i64b(0), &inet6_sockaddr("2001:db8::3", 1234)],
                 NET
             ),
             "res=0 addr=2001:db8::3:1234 | 2001:db8::3:1234 | true | tcp | <NA> | <NA> | <NA> \
@@ -2062,7 +2070,7 @@ mod tests {
                 &mut s,
                 100,
                 21,
-                &[&i64b(0), &v6_addr("2001:db8::4", 0)],
+                &[&i64b(0), &inet6_sockaddr("2001:db8::4", 0)],
                 "fd.name fd.l4proto fd.lip"
             ),
             "res=0 addr=2001:db8::4:0 | 2001:db8::4:0 | <NA> | <NA>"
@@ -2072,7 +2080,7 @@ mod tests {
                 &mut s,
                 100,
                 22,
-                &[&i64b(4), &v6_addr("2001:db8::3", 1234)],
+                &[&i64b(4), &inet6_sockaddr("2001:db8::3", 1234)],
                 ""
             ),
             "fd=4(<6>2001:db8::4:0) addr=2001:db8::3:1234"
@@ -2080,7 +2088,7 @@ mod tests {
         // Accepted: the server end; local is whichever end is ours, here the client's
         // address (both are) — libsinsp looks at the source end first.
         run(&mut s, 100, 246, &[], "");
-        let t = v6_tuple("2001:db8::4", 54405, "2001:db8::3", 1234);
+        let t = inet6_tuple("2001:db8::4", 54405, "2001:db8::3", 1234);
         assert_eq!(
             run(
                 &mut s,
@@ -2286,17 +2294,7 @@ mod tests {
         assert_eq!(s.cwd_of(100), b"/tmp/");
         assert_eq!(s.cwd_of(101), b"/tmp/");
         // ...and relative opens of the main thread resolve against it.
-        let rec = encode(
-            1,
-            100,
-            102,
-            &[
-                &i64b(-100),
-                b"f\0",
-                &0u32.to_le_bytes(),
-                &0u32.to_le_bytes(),
-            ],
-        );
+        let rec = record(1, 100, 102, &[("dirfd", &i64b(-100)), ("name", b"f\0")]);
         s.process(&Event::parse(&rec).unwrap());
         assert_eq!(
             run(&mut s, 100, 103, &[&i64b(7)], "fd.name")
@@ -2442,6 +2440,7 @@ mod tests {
 #[cfg(test)]
 /// Streams of exit records only, as our driver sends them.
 mod exit_only_stream {
+    use super::tests::record;
     use super::*;
     use crate::event::encode;
     fn i(v: i64) -> [u8; 8] {
@@ -2460,18 +2459,15 @@ mod exit_only_stream {
             ..Thread::default()
         });
         let open = |ts| {
-            encode(
+            record(
                 ts,
                 100,
                 307,
                 &[
-                    &i(3),
-                    &i(-100),
-                    b"/tmp/rmt\0",
-                    &0x10000u32.to_le_bytes(),
-                    &0u32.to_le_bytes(),
-                    &0u32.to_le_bytes(),
-                    &0u64.to_le_bytes(),
+                    ("fd", &i(3)),
+                    ("dirfd", &i(-100)),
+                    ("name", b"/tmp/rmt\0"),
+                    ("flags", &0x10000u32.to_le_bytes()),
                 ],
             )
         };
@@ -2518,34 +2514,9 @@ mod exit_only_stream {
     fn creat_opens_for_writing_and_creation_without_a_flags_parameter() {
         let mut s = State::default();
         s.add_stub_thread(100);
-        let path = |p: &str| format!("{p}\0").into_bytes();
-        let creat = encode(
-            1,
-            100,
-            59,
-            &[
-                &i(5),
-                &path("/tmp/c"),
-                &0o644u32.to_le_bytes(),
-                &[0; 4],
-                &[0; 8],
-                &[0; 2],
-            ],
-        );
+        let creat = record(1, 100, 59, &[("fd", &i(5)), ("name", b"/tmp/c\0")]);
         s.process(&Event::parse(&creat).unwrap());
-        let open = encode(
-            2,
-            100,
-            3,
-            &[
-                &i(6),
-                &path("/tmp/o"),
-                &0u32.to_le_bytes(),
-                &[0; 4],
-                &[0; 4],
-                &[0; 8],
-            ],
-        );
+        let open = record(2, 100, 3, &[("fd", &i(6)), ("name", b"/tmp/o\0")]);
         s.process(&Event::parse(&open).unwrap());
         let flags = |fd| s.fd(100, fd).map(|f| f.open_flags);
         let implied = open_flags::O_CREAT | open_flags::O_WRONLY | 0x100;
