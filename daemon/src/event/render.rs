@@ -356,7 +356,13 @@ pub fn sockaddr(raw: &[u8], out: &mut Vec<u8>) {
 /// Appends a unix socket path without its control characters (libsinsp sanitizes them
 /// away: a path read past its end often carries a newline or garbage).
 fn sanitized(path: &[u8], out: &mut Vec<u8>) {
-    out.extend(path.iter().copied().filter(|&c| c >= 0x20 && c != 0x7f));
+    out.extend(path.iter().copied().filter(|&c| survives_sanitizing(c)));
+}
+
+/// Whether libsinsp's string sanitizer keeps byte `c`: it drops the ASCII control characters
+/// (below 0x20, and DEL); every byte of a multibyte UTF-8 character stays.
+pub fn survives_sanitizing(c: u8) -> bool {
+    c >= 0x20 && c != 0x7f
 }
 
 /// Joins a relative path onto a base directory and normalizes `.`/`..` like libsinsp.

@@ -10,9 +10,11 @@
 //! `%container.info` is replaced before parsing (see [`CompileOptions`]).
 //!
 //! Rendering never fails: a field without a value renders `<NA>` in text and `null` in JSON.
-//! Field values are escaped in text ([`escape`]) so event data (a file name with a newline or a
-//! terminal escape, invalid UTF-8) cannot forge an alert line; JSON values stay exact where they
-//! are valid UTF-8. [`AlertFormatter`] builds the complete text line or JSON document.
+//! The fd name fields lose their control characters, as libsinsp sanitizes them when it
+//! formats an output (conditions see them unchanged). Other values are escaped in text
+//! ([`escape`]) so event data (a command line with a newline or a terminal escape, invalid
+//! UTF-8) cannot forge an alert line; JSON values stay exact where they are valid UTF-8.
+//! [`AlertFormatter`] builds the complete text line or JSON document.
 
 mod alert;
 pub mod escape;
@@ -23,6 +25,7 @@ pub use time::{render_time, TimeStyle};
 
 use std::fmt;
 
+use crate::event::render;
 use crate::fields::registry::{self, ArgKind, Display, FieldError, FieldInfo};
 use crate::fields::{Extractor, FieldArg, FieldId, Value, Values};
 
@@ -68,6 +71,16 @@ impl Transformer {
     ];
 }
 
+/// Fields whose values libsinsp 0.18 strips of control characters when it formats an output
+/// (its fd filterchecks' `sanitize_strings`); comparisons in conditions see the raw value.
+const SANITIZED_FIELDS: [FieldId; 5] = [
+    FieldId::FdName,
+    FieldId::FdDirectory,
+    FieldId::FdFilename,
+    FieldId::FdContainername,
+    FieldId::FdContainerdirectory,
+];
+
 /// One `%field` token.
 #[derive(Clone, Debug)]
 struct FieldToken {
@@ -78,6 +91,21 @@ struct FieldToken {
     /// Pad/cut to this many bytes; 0 = as is.
     width: usize,
     transformers: Vec<Transformer>,
+    /// Control characters are dropped from the value (see [`SANITIZED_FIELDS`]).
+    sanitized: bool,
+}
+
+impl FieldToken {
+    /// Sets `s` to the value as text before escaping: `<NA>` when missing, sanitized,
+    /// transformed.
+    fn text(&self, values: &Values, s: &mut Vec<u8>) {
+        s.clear();
+        render_text(self.info.display, values, s);
+        if self.sanitized {
+            s.retain(|&c| render::survives_sanitizing(c));
+        }
+        apply_transformers(&self.transformers, s);
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -194,6 +222,7 @@ fn parse(fmt: &str) -> Result<Vec<Token>, FormatError> {
         }
         tokens.push(Token::Field(FieldToken {
             key: fmt[field_start..end].into(),
+            sanitized: SANITIZED_FIELDS.contains(&info.id),
             info,
             arg,
             width,
@@ -300,9 +329,7 @@ impl OutputFormat {
                 Token::Field(f) => {
                     values.clear();
                     x.extract(f.info.id as u16, &f.arg, &mut values);
-                    scratch.clear();
-                    render_text(f.info.display, &values, &mut scratch);
-                    apply_transformers(&f.transformers, &mut scratch);
+                    f.text(&values, &mut scratch);
                     let start = out.len();
                     escape::escape_text(&scratch, out);
                     if f.width > 0 {
@@ -343,14 +370,13 @@ impl OutputFormat {
             let Token::Field(f) = t else { continue };
             values.clear();
             x.extract(f.info.id as u16, &f.arg, &mut values);
-            let v = if f.transformers.is_empty() {
+            let v = if f.transformers.is_empty() && !f.sanitized {
                 json_value(&values)
             } else if values.is_empty() {
                 serde_json::Value::Null
             } else {
                 let mut s = Vec::new();
-                render_text(f.info.display, &values, &mut s);
-                apply_transformers(&f.transformers, &mut s);
+                f.text(&values, &mut s);
                 serde_json::Value::String(escape::lossless_utf8(&s))
             };
             map.insert(f.key.to_string(), v);

@@ -185,24 +185,53 @@ fn width_transformers_and_lists() {
 #[test]
 fn event_data_cannot_forge_a_line() {
     let mut x = Fake::default().with(
-        FieldId::FdName,
+        FieldId::ProcCmdline,
         FieldArg::None,
         vec![V::S(
-            b"/tmp/a\n12:00:00.000000000: Critical forged\x1b[31m\xff".to_vec(),
+            b"sh -c a\n12:00:00.000000000: Critical forged\x1b[31m\xff".to_vec(),
         )],
     );
-    let f = compile("file=%fd.name").unwrap();
+    let f = compile("cmd=%proc.cmdline").unwrap();
     let s = f.render_string(&mut x);
     assert!(!s.contains('\n') && !s.contains('\x1b'), "{s}");
     assert_eq!(
         s,
-        "file=/tmp/a\\n12:00:00.000000000: Critical forged\\x1b[31m\\xff"
+        "cmd=sh -c a\\n12:00:00.000000000: Critical forged\\x1b[31m\\xff"
     );
     // JSON keeps the exact (valid) characters and escapes only the invalid byte.
     let m = f.output_fields(&mut x);
     assert_eq!(
-        m["fd.name"],
-        "/tmp/a\n12:00:00.000000000: Critical forged\x1b[31m\\xff"
+        m["proc.cmdline"],
+        "sh -c a\n12:00:00.000000000: Critical forged\x1b[31m\\xff"
+    );
+}
+
+#[test]
+fn fd_names_lose_their_control_characters_as_in_libsinsp() {
+    let name = "/tmp/a\nb\x1b[31m\tc\x7f\u{e9}";
+    let mut x = Fake::default()
+        .s(FieldId::FdName, name)
+        .s(FieldId::FdDirectory, "/tmp/d\r")
+        .s(FieldId::FdFilename, "a\nb")
+        .s(FieldId::ProcCmdline, "echo \x1b");
+    let f = compile("file=%fd.name dir=%fd.directory base=%fd.filename cmd=%proc.cmdline").unwrap();
+    assert_eq!(
+        f.render_string(&mut x),
+        "file=/tmp/ab[31mc\u{e9} dir=/tmp/d base=ab cmd=echo \\x1b"
+    );
+    let m = f.output_fields(&mut x);
+    assert_eq!(m["fd.name"], "/tmp/ab[31mc\u{e9}");
+    assert_eq!(m["fd.directory"], "/tmp/d");
+    assert_eq!(
+        m["proc.cmdline"], "echo \x1b",
+        "other fields stay exact in JSON"
+    );
+    // Transformers see the sanitized value; a missing value stays <NA> / null.
+    let f = compile("%toupper(fd.name) %fd.containername").unwrap();
+    assert_eq!(f.render_string(&mut x), "/TMP/AB[31MC\u{e9} <NA>");
+    assert_eq!(
+        f.output_fields(&mut x)["fd.containername"],
+        serde_json::Value::Null
     );
 }
 
