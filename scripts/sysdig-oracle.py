@@ -32,7 +32,7 @@ FIELDS = [
     "group.gid", "group.name",
     "fd.num", "fd.type", "fd.typechar", "fd.name", "fd.directory", "fd.filename",
     "fd.cip", "fd.sip", "fd.lip", "fd.rip", "fd.cport", "fd.sport", "fd.lport", "fd.rport",
-    "fd.l4proto", "fd.sockfamily", "fd.is_server", "fd.containername",
+    "fd.l4proto", "fd.sockfamily", "fd.is_server", "fd.containername", "fd.uid",
     "container.id", "container.name", "container.image", "container.image.repository",
     "container.image.tag", "container.privileged", "container.type",
 ]

@@ -1473,6 +1473,16 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 out.push_bool(self.state.current_fd_name_changed());
                 return;
             }
+            // libsinsp chains the thread id and the event's fd, known to the table or not.
+            FdUid => {
+                let (Some(t), Some(fd)) = (self.thread(), self.state.current_fd()) else {
+                    return;
+                };
+                self.buf.clear();
+                let _ = write!(self.buf, "{}{}", t.tid, fd);
+                out.push_str(&self.buf);
+                return;
+            }
             _ => {}
         }
         // A failed connect is named by the tuple it reports, whatever the fd holds.
@@ -1598,16 +1608,6 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 FdKind::Ipv4Sock | FdKind::Ipv6Sock => self.is_local_ip(dst.0),
                 _ => false,
             }),
-            FdUid => {
-                let Some(t) = self.thread() else { return };
-                let Some(fd) = self.state.current_fd() else {
-                    return;
-                };
-                self.buf.clear();
-                self.buf.extend_from_slice(&t.container_id);
-                let _ = write!(self.buf, "{}{}", t.tid, fd);
-                out.push_str(&self.buf);
-            }
             FdContainername | FdContainerdirectory => {
                 let Some(t) = self.thread() else { return };
                 self.buf.clear();
@@ -1626,11 +1626,10 @@ impl<'s, 'e> EventFields<'s, 'e> {
                 out.push_str(&self.buf);
             }
             FdProto | FdCproto | FdSproto | FdLproto | FdRproto => {}
-            FdConnected => {
-                if inet || f.kind == FdKind::UnixSock {
-                    out.push_bool(f.dip.is_some() || f.unix_dest != 0)
-                }
-            }
+            // Any fd has the flag (false for all but a connected socket).
+            FdConnected => out.push_bool(
+                (inet || f.kind == FdKind::UnixSock) && (f.dip.is_some() || f.unix_dest != 0),
+            ),
             FdDev => out.push_uint(f.dev as u64),
             FdDevMajor => out.push_uint(((f.dev >> 20) & 0xfff) as u64),
             FdDevMinor => out.push_uint((f.dev & 0xfffff) as u64),

@@ -2324,6 +2324,12 @@ mod tests {
             run(&mut s, 100, 9, &[&i64b(3), b"abc"], F),
             "res=3 data=abc | 0 | /dev/pts/0 | f | /dev/pts"
         );
+        // fd.uid chains the thread id and the fd; any fd but a connected socket is not
+        // connected.
+        assert_eq!(
+            run(&mut s, 100, 9, &[&i64b(3), b"abc"], "fd.uid fd.connected"),
+            "res=3 data=abc | 1000 | false"
+        );
         // An open enter has no fd yet: -1, and the type the syscall promises.
         assert_eq!(
             run(
