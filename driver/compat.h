@@ -22,6 +22,10 @@
 #include <linux/compat.h>
 #include <linux/kernfs.h>
 #include <asm/syscall.h>
+#ifdef CONFIG_X86
+#include <asm/tsc.h>
+#include <asm/cpufeature.h>
+#endif
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(4, 11, 0)
 #include <linux/sched/clock.h>   /* local_clock: in linux/sched.h before 4.11 */
 #include <linux/sched/mm.h>
@@ -48,6 +52,46 @@ static inline u64 falco_wall_ns(void)
 	return ktime_get_real_ns();
 #else
 	return ktime_to_ns(ktime_get_real());
+#endif
+}
+
+/*
+ * The wall clock read per record: ktime_get_real_fast_ns (4.15) reads the timekeeper
+ * without its seqcount retry loop; before it, ktime_get_real_ns. Both read the
+ * clocksource, so they agree across CPUs wherever the kernel keeps time.
+ */
+static inline u64 falco_wall_fast_ns(void)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(4, 15, 0)
+	return ktime_get_real_fast_ns();
+#else
+	return falco_wall_ns();
+#endif
+}
+
+/*
+ * Whether the scheduler clock (local_clock) agrees across CPUs. The kernel's answer,
+ * sched_clock_stable(), is not exported to modules (checked on 5.10, 6.1 and 6.12), so
+ * this follows the conditions the kernel itself uses. Without
+ * CONFIG_HAVE_UNSTABLE_SCHED_CLOCK the scheduler clock is global by definition
+ * (sched_clock_stable() is the constant 1). On x86 the scheduler clock is the TSC, made
+ * unstable together with it (mark_tsc_unstable clears sched_clock_stable; the exported
+ * check_tsc_unstable tells), and it can only be synchronised across CPUs with a constant,
+ * nonstop TSC. In a guest the scheduler clock may be the hypervisor's paravirt clock,
+ * whose stability flag modules cannot read, so a guest counts only when the hypervisor
+ * declared the TSC reliable. Anywhere else: not known, so no.
+ */
+static inline bool falco_sched_clock_stable(void)
+{
+#if !defined(CONFIG_HAVE_UNSTABLE_SCHED_CLOCK)
+	return true;
+#elif defined(CONFIG_X86)
+	if (check_tsc_unstable() || !boot_cpu_has(X86_FEATURE_CONSTANT_TSC) ||
+	    !boot_cpu_has(X86_FEATURE_NONSTOP_TSC))
+		return false;
+	return !boot_cpu_has(X86_FEATURE_HYPERVISOR) || boot_cpu_has(X86_FEATURE_TSC_RELIABLE);
+#else
+	return false;
 #endif
 }
 

@@ -80,6 +80,10 @@ static unsigned int max_args_len = 4096;
 module_param(max_args_len, uint, 0444);
 MODULE_PARM_DESC(max_args_len, "Bytes of argv and of the environment captured: [64, 65000] (default 4096)");
 
+static char *timestamp_clock = "auto";
+module_param(timestamp_clock, charp, 0444);
+MODULE_PARM_DESC(timestamp_clock, "auto (default): the scheduler clock where the kernel keeps it stable across CPUs, else the wall clock per record; sched or wall: always that one");
+
 /* Scap event type ids (SCAP-FORMAT.md section 4), newest exit layouts. */
 enum {
 	EV_OPEN_X = 3, EV_CLOSE_X = 5, EV_READ_X = 7, EV_WRITE_X = 9, EV_SOCKET_X = 19,
@@ -1610,43 +1614,86 @@ static void falco_fill_special(struct falco_record *r, struct falco_scratch *s,
 /* ---- timestamps ---- */
 
 /*
- * Record timestamps are wall-clock nanoseconds, but reading the wall clock reads the
- * clocksource, and where that is a device (HPET, ACPI PM timer: virtual machines whose TSC
- * the kernel found unsynchronised) each read is an uncached device access that costs more
- * than the rest of the record (half of the open probe's time in the benchmark VM). The
- * scheduler clock (local_clock: the TSC, made monotonic per CPU) is cheap everywhere, so
- * each CPU keeps the offset from it to the wall clock and refreshes that offset every
- * FALCO_CLOCK_RESYNC_NS: NTP slews the wall clock and not the scheduler clock, and a
- * settimeofday step shows up within one period. Between two CPUs the timestamps differ
- * from the wall clock by at most the scheduler clock's drift over one period (well under
- * a microsecond); on one CPU they never go back by less than a period (a resync that
- * would is held at the last value), so per-CPU order is kept.
+ * Record timestamps are wall-clock nanoseconds, and the reader merges the per-CPU rings by
+ * them, so they must agree across CPUs: a thread that moves to another CPU must not get an
+ * earlier timestamp there. Two clocks:
+ *
+ * - the scheduler clock (local_clock: the TSC) plus one global offset to the wall clock,
+ *   refreshed every FALCO_CLOCK_RESYNC_NS by the first CPU that finds it stale (NTP slews
+ *   the wall clock, not the scheduler clock; a settimeofday step shows within a period).
+ *   Cheap, but it agrees across CPUs only where the kernel keeps the scheduler clock
+ *   stable (falco_sched_clock_stable); elsewhere each CPU's clock is its own, kept near
+ *   the wall clock only at ticks, and CPUs differ by up to a tick.
+ * - the wall clock per record (falco_wall_fast_ns): one timekeeper for all CPUs. As cheap
+ *   as the TSC where the clocksource is the TSC or a paravirt clock, but where the kernel
+ *   distrusts the TSC the clocksource is a device (HPET, ACPI PM timer) and every record
+ *   pays an uncached device read (in the TCG benchmark VM ~150 ns a record, 2 % of an
+ *   open+read+close).
+ *
+ * timestamp_clock=auto takes the scheduler clock while the kernel calls it stable (checked
+ * when capture starts and at every refresh: the TSC can be marked unstable at run time);
+ * sched and wall force one (benchmarks). One offset for all CPUs: per-CPU offsets taken at
+ * different moments would disagree by the clocks' drift. A refresh moves the offset by the
+ * drift over one period (well under a microsecond), and per CPU a timestamp is held at the
+ * last one rather than go back by less than a period; a wall clock step back goes back.
  */
 #define FALCO_CLOCK_RESYNC_NS (1000 * 1000)
 
-struct falco_clock {
-	u64 synced_at;     /* local_clock() at the last resync; 0: never */
-	s64 offset;        /* wall clock - local_clock() at the last resync */
-	u64 last;          /* the last timestamp handed out on this CPU */
-};
+enum falco_clock_kind { FALCO_CLOCK_AUTO, FALCO_CLOCK_SCHED, FALCO_CLOCK_WALL };
 
-static DEFINE_PER_CPU(struct falco_clock, falco_clocks);
+static enum falco_clock_kind falco_clock_kind;  /* timestamp_clock, parsed at load */
+static bool falco_clock_use_sched;              /* read by the probes */
+static atomic64_t falco_clock_synced_at;        /* local_clock() at the last refresh */
+static atomic64_t falco_clock_offset;           /* wall clock - local_clock() then */
+static DEFINE_PER_CPU(u64, falco_clock_last);   /* the last timestamp handed out */
 
-/* Preemption disabled (the per-CPU clock belongs to the running probe). */
+static bool falco_clock_want_sched(void)
+{
+	return falco_clock_kind == FALCO_CLOCK_SCHED ||
+	       (falco_clock_kind == FALCO_CLOCK_AUTO && falco_sched_clock_stable());
+}
+
+/* Before capture is enabled: the probes never see an offset that was not set. */
+static void falco_clock_start(void)
+{
+	u64 local;
+	s64 offset;
+
+	preempt_disable();
+	local = local_clock();
+	offset = (s64)(falco_wall_fast_ns() - local);
+	preempt_enable();
+	atomic64_set(&falco_clock_offset, offset);
+	atomic64_set(&falco_clock_synced_at, (s64)local);
+	WRITE_ONCE(falco_clock_use_sched, falco_clock_want_sched());
+}
+
+static u64 falco_sched_timestamp(void)
+{
+	u64 local = local_clock();
+	s64 synced = atomic64_read(&falco_clock_synced_at);
+
+	if (unlikely((s64)(local - (u64)synced) >= FALCO_CLOCK_RESYNC_NS) &&
+	    atomic64_cmpxchg(&falco_clock_synced_at, synced, (s64)local) == synced) {
+		if (!falco_clock_want_sched()) {
+			WRITE_ONCE(falco_clock_use_sched, false);
+			return falco_wall_fast_ns();
+		}
+		atomic64_set(&falco_clock_offset, (s64)(falco_wall_fast_ns() - local));
+	}
+	return local + (u64)atomic64_read(&falco_clock_offset);
+}
+
+/* Preemption disabled (the per-CPU last value belongs to the running probe). */
 static u64 falco_timestamp(void)
 {
-	struct falco_clock *c = this_cpu_ptr(&falco_clocks);
-	u64 local = local_clock();
+	u64 *last = this_cpu_ptr(&falco_clock_last);
 	u64 ts;
 
-	if (unlikely(!c->synced_at || local - c->synced_at >= FALCO_CLOCK_RESYNC_NS)) {
-		c->offset = (s64)(falco_wall_ns() - local);
-		c->synced_at = local ? local : 1;
-	}
-	ts = local + (u64)c->offset;
-	if (unlikely(ts < c->last) && c->last - ts < FALCO_CLOCK_RESYNC_NS)
-		ts = c->last;
-	c->last = ts;
+	ts = READ_ONCE(falco_clock_use_sched) ? falco_sched_timestamp() : falco_wall_fast_ns();
+	if (unlikely(ts < *last) && *last - ts < FALCO_CLOCK_RESYNC_NS)
+		ts = *last;
+	*last = ts;
 	return ts;
 }
 
@@ -1792,6 +1839,8 @@ static void falco_probes_unregister(void)
  */
 static int falco_set_capture(bool on)
 {
+	if (on)
+		falco_clock_start();
 	WRITE_ONCE(falco_capture, on);
 	return 0;
 }
@@ -2062,6 +2111,17 @@ static bool falco_params_valid(void)
 		pr_err("max_args_len=%u: must be in [64, %u]\n", max_args_len, FALCO_SNAPLEN_MAX);
 		return false;
 	}
+	if (timestamp_clock && !strcmp(timestamp_clock, "auto")) {
+		falco_clock_kind = FALCO_CLOCK_AUTO;
+	} else if (timestamp_clock && !strcmp(timestamp_clock, "sched")) {
+		falco_clock_kind = FALCO_CLOCK_SCHED;
+	} else if (timestamp_clock && !strcmp(timestamp_clock, "wall")) {
+		falco_clock_kind = FALCO_CLOCK_WALL;
+	} else {
+		pr_err("timestamp_clock=%s: must be auto, sched or wall\n",
+		       timestamp_clock ? timestamp_clock : "");
+		return false;
+	}
 	return true;
 }
 
@@ -2136,7 +2196,11 @@ static int __init falco_init(void)
 			device_destroy(falco_class, MKDEV(MAJOR(falco_devt), i));
 		goto fail_class;
 	}
-	pr_info("loaded: %u rings of %u bytes\n", falco_nr_rings, ring_bytes);
+	pr_info("loaded: %u rings of %u bytes; timestamps: %s%s\n", falco_nr_rings, ring_bytes,
+		falco_clock_want_sched() ? "scheduler clock" : "wall clock per record",
+		falco_clock_kind != FALCO_CLOCK_AUTO ? " (timestamp_clock)" :
+		falco_clock_want_sched() ? " (stable across CPUs)" :
+		" (scheduler clock not known stable across CPUs)");
 	return 0;
 
 fail_class:

@@ -34,7 +34,7 @@ def main():
             readers.add(" ".join(f[1:]))
     if not results:
         sys.exit("no RESULT lines: the benchmark did not run")
-    conds = ["none", "idle", "base", "ours", "peer", "dump"]
+    conds = ["none", "idle", "base", "ours", "sched", "wall", "peer", "dump"]
     med = {k: statistics.median(v) for k, v in results.items()}
     print(f"our reader: {', '.join(sorted(readers)) or '?'}")
     print(f"{'workload':12} {'condition':9} {'median ns/iter':>15} {'vs none':>8} {'samples':>8}")
@@ -68,7 +68,7 @@ def main():
         if None not in (base, ours, peer) and peer > base:
             print(f"{what}: our added cost = {(ours - base) / (peer - base):.2f} of the peer's "
                   f"(+{ours - base:.0f} ns vs +{peer - base:.0f} ns)")
-    for c in ("base", "ours", "peer", "dump"):
+    for c in ("base", "ours", "sched", "wall", "peer", "dump"):
         # rep "p" is the profiling run (--perf), outside the timed repetitions.
         for rep, ev, dr in drops.get(c, []):
             pct = ""

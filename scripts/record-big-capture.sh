@@ -28,19 +28,7 @@ work=$ROOT/.cache/record-capture
 rm -rf "$work" && mkdir -p "$work/out" "$work/extra/capture"
 scripts/vm/fetch-kernels.sh 6.1 >/dev/null
 krel=$(cat .cache/kernels/6.1)
-kdir=$ROOT/.cache/kernels/$krel/build
-
-# Debian's packaged Falco driver, built for the guest kernel (shared with bench-driver.sh).
-peer=$ROOT/.cache/peer
-if [ ! -e "$peer/scap.ko.$krel" ]; then
-  mkdir -p "$peer"
-  (cd "$peer" && rm -f falcosecurity-scap-dkms_*.deb && apt-get download falcosecurity-scap-dkms >&2)
-  rm -rf "$peer/x" && dpkg-deb -x "$peer"/falcosecurity-scap-dkms_*.deb "$peer/x"
-  src=$(echo "$peer"/x/usr/src/scap-*)
-  make -C "$kdir" M="$src" modules >"$peer/build.log" 2>&1 || { cat "$peer/build.log"; exit 1; }
-  cp "$src/scap.ko" "$peer/scap.ko.$krel"
-fi
-cp "$peer/scap.ko.$krel" "$work/extra/scap.ko"
+cp "$(scripts/vm/peer-module.sh 6.1)" "$work/extra/scap.ko"
 cp tests/vm/capture/load.sh "$work/extra/capture/load.sh"
 echo "SECONDS=$SECONDS_LOAD" >"$work/extra/capture/params"
 
@@ -53,21 +41,10 @@ for p in grep sed sort wc cut tr mkdir cp chmod ln stat date find tar gzip id en
 done
 INIT_SCRIPT=tests/vm/capture/capture-init.sh EXTRA_DIR=$work/extra \
   scripts/vm/mkinitramfs.sh "$krel" "$ko" "$work/initrd.cpio.gz" "${progs[@]}"
-# Sparse: only what the guest writes takes space.
-truncate -s 6G "$work/results.img"
 echo "== booting $krel (qemu TCG, 2 CPUs, ${SECONDS_LOAD} s of workload); serial log: $work/serial.log"
-start=$(date +%s)
-set +e
-timeout "${VM_TIMEOUT:-3600}" nice -n 10 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 6144 \
-  -nographic -no-reboot -kernel ".cache/kernels/$krel/vmlinuz" -initrd "$work/initrd.cpio.gz" \
-  -append "console=ttyS0 panic=-1 oops=panic softlockup_panic=1 loglevel=4" \
-  -drive "file=$work/results.img,format=raw,if=none,id=r" -device virtio-blk-pci,drive=r \
-  </dev/null >"$work/serial.log" 2>&1
-rc=$?
-set -e
-echo "   qemu exit $rc after $(($(date +%s) - start)) s"
+scripts/vm/qemu-run.sh "$krel" "$work/initrd.cpio.gz" "$work" --mem 6144 --disk 6G \
+  --timeout "${VM_TIMEOUT:-3600}" --loglevel 4 || true
 grep -q "VMTEST DONE" "$work/serial.log" || { echo "the guest did not finish" >&2; tail -30 "$work/serial.log" >&2; exit 1; }
-tar -xf "$work/results.img" -C "$work/out"
 [ -s "$work/out/live.scap" ] || { echo "no capture: $(cat "$work/out/sysdig.log")" >&2; exit 1; }
 # Count what the file holds (sysdig's own reader is the judge of a valid capture).
 events=$(sysdig -r "$work/out/live.scap" -p '%evt.num' 2>/dev/null | wc -l)

@@ -78,19 +78,8 @@ progs=("$ROOT/target/release/examples/kmod_dump")
 for p in cp chmod mkdir wc; do progs+=("$(type -P "$p")"); done
 INIT_SCRIPT=tests/rules/guest/record-init.sh EXTRA_DIR=$work/extra \
   scripts/vm/mkinitramfs.sh "$krel" "$ko" "$work/initrd.cpio.gz" "${progs[@]}"
-truncate -s 256M "$work/results.img"
 echo "== booting $krel (qemu TCG); serial log: $work/serial.log"
-start=$(date +%s)
-set +e
-timeout "${VM_TIMEOUT:-900}" nice -n 10 qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
-  -nographic -no-reboot -kernel ".cache/kernels/$krel/vmlinuz" -initrd "$work/initrd.cpio.gz" \
-  -append "console=ttyS0 panic=-1 oops=panic loglevel=4" \
-  -drive "file=$work/results.img,format=raw,if=none,id=r" -device virtio-blk-pci,drive=r \
-  </dev/null >"$work/serial.log" 2>&1
-rc=$?
-set -e
-echo "   qemu exit $rc after $(($(date +%s) - start)) s"
-tar -xf "$work/results.img" -C "$work/out"
+scripts/vm/qemu-run.sh "$krel" "$work/initrd.cpio.gz" "$work" --disk 256M --loglevel 4 || true
 grep '^RECORD' "$work/out/record.log" || true
 grep -q '^RECORD done' "$work/serial.log" || { echo "the guest did not finish (see $work/serial.log)" >&2; exit 1; }
 keep_captures "$work/out" $(dash -c ". tests/rules/guest/cases.sh; echo \$CASES")

@@ -17,20 +17,18 @@ for file in image.ext4 vmlinuz initrd.img; do
 	[ -s "$dir/$file" ] || { echo "vm-boot: $dir/$file is missing (scripts/vm-image.sh builds it)" >&2; exit 1; }
 done
 
+. "$(dirname "$0")/vm/qemu-lib.sh"
 status=0
-# oops=panic + panic=-1 + -no-reboot: any oops ends qemu at once.
-timeout --foreground "$timeout" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$memory" \
-	-nographic -no-reboot -snapshot -nic none \
-	-kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
-	-append "root=/dev/vda rw console=ttyS0 panic=-1 oops=panic loglevel=5${VM_APPEND:+ $VM_APPEND}" \
+vm_qemu "$log" "$timeout" "$memory" "root=/dev/vda rw loglevel=5${VM_APPEND:+ $VM_APPEND}" \
+	-snapshot -nic none -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
 	-drive "file=$dir/image.ext4,format=raw,if=virtio" \
-	${VM_DRIVE:+-drive "file=$VM_DRIVE,format=raw,if=virtio,snapshot=off"} </dev/null >"$log" 2>&1 || status=$?
+	${VM_DRIVE:+-drive "file=$VM_DRIVE,format=raw,if=virtio,snapshot=off"} || status=$?
 if [ "$status" = 124 ]; then
 	echo "vm-boot: the guest did not power off within ${timeout}s (console: $log)" >&2
 	exit 1
 fi
 [ "$status" = 0 ] || { echo "vm-boot: qemu exited with $status (console: $log)" >&2; exit 1; }
-if grep -nE 'WARNING: CPU|------------\[ cut here \]|BUG: |Oops|Kernel panic|general protection fault|Call Trace:' "$log" >&2; then
+if vm_kernel_problems "$log" >&2; then
 	echo "vm-boot: the kernel reported a problem (above; console: $log)" >&2
 	exit 1
 fi

@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! kmod_dump [--dev DIR] [--seconds N] [--ids 3,307,...] [--names open,execve,...]
-//!           [--state] [--snaplen N] [--quiet] [--write FILE.scap] [--ready FILE]
+//!           [--state] [--snaplen N] [--quiet] [--cpu] [--write FILE.scap] [--ready FILE]
 //! ```
+//! `--cpu` ends each line with ` cpu=N`, the CPU whose ring held the record.
 //! `--write` also records a capture file (scap 1.2, `source::scap_write`) that `falco -e`,
 //! our reader and `sysdig -r` replay: the procfs snapshot taken when capture starts (process
 //! list with parents, open fds, users, groups, machine info), then every record in the order
@@ -46,6 +47,7 @@ struct Args {
     names: Option<Vec<String>>,
     state: bool,
     quiet: bool,
+    cpu: bool,
     write: Option<std::path::PathBuf>,
     ready: Option<std::path::PathBuf>,
 }
@@ -58,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
         names: None,
         state: false,
         quiet: false,
+        cpu: false,
         write: None,
         ready: None,
     };
@@ -98,6 +101,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--state" => args.state = true,
             "--quiet" => args.quiet = true,
+            "--cpu" => args.cpu = true,
             "--write" => args.write = Some(value("--write")?.into()),
             "--ready" => args.ready = Some(value("--ready")?.into()),
             _ => return Err(format!("unknown argument {a}")),
@@ -283,6 +287,9 @@ fn run(args: &Args) -> Result<(), KmodError> {
                 }
             }
             if !line.is_empty() {
+                if args.cpu {
+                    let _ = write!(line, " cpu={}", origin.cpu);
+                }
                 if origin.truncated {
                     line.extend_from_slice(b" [truncated]");
                 }

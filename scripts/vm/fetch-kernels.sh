@@ -6,7 +6,7 @@
 #
 # Layout after a run, per kernel release KREL (e.g. 6.1.0-56-amd64):
 #   .cache/kernels/KREL/root/            every .deb extracted (dpkg-deb -x)
-#   .cache/kernels/KREL/vmlinuz          the boot image (not for 6.12: headers only)
+#   .cache/kernels/KREL/vmlinuz          the boot image
 #   .cache/kernels/KREL/build            -> the headers tree to pass to make -C
 #   .cache/kernels/KREL/modules/         the kernel's own modules tree (lib/modules/KREL)
 # 5.10 comes from bullseye through a private apt configuration under .cache/apt-bullseye,
@@ -106,8 +106,8 @@ fetch_612() {
   [ -n "$ver" ] || { log "cannot find 6.12 headers in bookworm"; return 1; }
   krel=$ver-amd64
   local dir=$CACHE/$krel
-  [ -e "$dir/.done" ] && { log "cached: $dir"; echo "$krel" >"$CACHE/6.12"; return 0; }
-  PKGS=("linux-headers-$krel" "linux-headers-$ver-common" "linux-kbuild-$ver")
+  [ -e "$dir/.done" ] && [ -e "$dir/vmlinuz" ] && { log "cached: $dir"; echo "$krel" >"$CACHE/6.12"; return 0; }
+  PKGS=("linux-image-$krel" "linux-headers-$krel" "linux-headers-$ver-common" "linux-kbuild-$ver")
   download_and_extract "$dir"
   finish "$dir" "$krel"
   echo "$krel" >"$CACHE/6.12"

@@ -3,7 +3,8 @@
 # applets in /sbin), dash (/bin/sh) and coreutils with their libraries (so the workload runs
 # real programs, not busybox builtins), the virtio modules the results disk needs, our
 # module, the given programs (in /usr/bin, with their libraries), the files of tests/vm/guest/
-# (in /vm) and tests/vm/guest-init.sh as /init.
+# (in /vm), the guests' shared functions (scripts/vm/guest-lib.sh as /vm-guest.sh) and
+# tests/vm/guest-init.sh as /init.
 #
 #   scripts/vm/mkinitramfs.sh KREL FALCO_KO OUT.cpio.gz [PROGRAM...]
 # Environment: INIT_SCRIPT (default tests/vm/guest-init.sh) becomes /init; the contents of
@@ -75,6 +76,7 @@ echo 'ls -la' >"$stage/root/.bash_history"
 if [ -n "${EXTRA_DIR:-}" ]; then
   cp -r "$EXTRA_DIR"/. "$stage/"
 fi
+cp scripts/vm/guest-lib.sh "$stage/vm-guest.sh"
 cp "${INIT_SCRIPT:-tests/vm/guest-init.sh}" "$stage/init"
 chmod +x "$stage/init"
 

@@ -106,9 +106,8 @@ if any(re.search(r"< read res=7 data=marker\.? fd=\d+ size=\d+", l) for l in rea
 else:
     fail(f"dump-read.txt: no read record of /etc/vm-marker "
          f"({len(read_dump)} lines, e.g. {[l for l in read_dump if '< read' in l][:2]})")
-# Timestamps are wall-clock nanoseconds (the driver derives them from the scheduler clock
-# plus a per-CPU offset to the wall clock): every record falls inside the guest's `date`
-# window around the recording, and one thread's records never go back in time.
+# Timestamps are wall-clock nanoseconds: every record falls inside the guest's `date` window
+# around the recording, and one thread's records never go back in time.
 window_path = out / "dump-main.window"
 window = window_path.read_text().split() if window_path.exists() else []
 record_ts = []
@@ -135,6 +134,30 @@ else:
         fail(f"{len(backwards)} records go back in time within their thread: {backwards[:3]}")
     else:
         ok(f"timestamps never go back within a thread ({len(last_by_tid)} threads)")
+
+# A thread moved between the CPUs 300 times while it opened and closed a file: the reader
+# merges the per-CPU rings by timestamp, so its records must never go back in time in the
+# merged stream, whichever clock the driver took (clock.txt, from its load message).
+hop_path, tid_path = out / "dump-hop.txt", out / "hopper.tid"
+clock_path = out / "clock.txt"
+clock = clock_path.read_text().strip() if clock_path.exists() else "?"
+hopper = tid_path.read_text().strip() if tid_path.exists() else None
+hop = []
+if hop_path.exists() and hopper:
+    for l in hop_path.read_text(errors="replace").splitlines():
+        m = re.match(r"(\d+) (\d+) [<>] .* cpu=(\d+)$", l)
+        if m and m.group(2) == hopper:
+            hop.append((int(m.group(1)), int(m.group(3))))
+moves = sum(1 for a, b in zip(hop, hop[1:]) if a[1] != b[1])
+back = [(a[0], b[0]) for a, b in zip(hop, hop[1:]) if b[0] < a[0]]
+if len(hop) < 100 or moves < 20:
+    fail(f"CPU-hopping thread: {len(hop)} records, {moves} CPU changes (want >= 100, >= 20)")
+elif back:
+    fail(f"CPU-hopping thread: {len(back)} of {len(hop)} records go back in time across "
+         f"{moves} CPU changes ({clock}): e.g. {back[:3]}")
+else:
+    ok(f"CPU-hopping thread: {len(hop)} records in time order across {moves} CPU changes "
+       f"({clock})")
 
 bad_lines = [l for l in dump if l.startswith("BAD")]
 for l in bad_lines[:5]:

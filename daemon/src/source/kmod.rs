@@ -202,6 +202,37 @@ pub fn interest_for(supported: &[u16], wanted: &[u16], with_state: bool) -> Inte
     }
 }
 
+/// The ring whose next record has the earliest timestamp, `look(i)` giving ring i's (None:
+/// empty right now).
+///
+/// A ring found empty may have received a record since that was published before the best
+/// one seen later in the scan: a thread that wrote on that CPU, moved, and wrote on a ring
+/// scanned after it. The empty rings are looked at again once the scan is over (every record
+/// it saw is published by then), so that earlier record comes out first.
+fn earliest_ring(rings: usize, mut look: impl FnMut(usize) -> Option<u64>) -> Option<usize> {
+    let mut best: Option<(u64, usize)> = None;
+    let mut first_empty = None;
+    for i in 0..rings {
+        match look(i) {
+            Some(ts) if best.map_or(true, |(best_ts, _)| ts < best_ts) => best = Some((ts, i)),
+            Some(_) => {}
+            None => {
+                first_empty.get_or_insert(i);
+            }
+        }
+    }
+    best?;
+    // Rings that had a record already answer from what they peeked.
+    for i in first_empty.unwrap_or(rings)..rings {
+        if let Some(ts) = look(i) {
+            if best.map_or(true, |(best_ts, _)| ts < best_ts) {
+                best = Some((ts, i));
+            }
+        }
+    }
+    best.map(|(_, i)| i)
+}
+
 /// A memory mapping, unmapped on drop.
 struct Mapping {
     addr: NonNull<u8>,
@@ -608,18 +639,13 @@ impl KmodSource {
                 cpu.ring.consume(len);
             }
         }
-        let mut best: Option<(u64, usize)> = None;
-        for i in 0..self.cpus.len() {
+        let cpus = self.cpus.len();
+        let i = earliest_ring(cpus, |i| {
             if self.cpus[i].pending.is_none() {
                 self.refill(i);
             }
-            if let Some((ts, _)) = self.cpus[i].pending {
-                if best.map_or(true, |(best_ts, _)| ts < best_ts) {
-                    best = Some((ts, i));
-                }
-            }
-        }
-        let (_, i) = best?;
+            self.cpus[i].pending.map(|(ts, _)| ts)
+        })?;
         self.handed_out = Some(i);
         self.delivered += 1;
         self.active = true;
@@ -784,6 +810,30 @@ impl Drop for KmodSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn earliest_ring_takes_the_smallest_timestamp() {
+        let heads = [Some(30), None, Some(10), Some(20)];
+        assert_eq!(earliest_ring(4, |i| heads[i]), Some(2));
+        assert_eq!(earliest_ring(2, |_| None), None);
+    }
+
+    #[test]
+    fn earliest_ring_sees_a_record_published_on_a_ring_already_scanned_empty() {
+        // Ring 0 is empty when scanned; then a thread writes there (ts 5), moves, and writes
+        // on ring 1 (ts 10) before ring 1 is scanned. The ts-5 record must come first.
+        let mut looks = [0u32; 2];
+        let picked = earliest_ring(2, |i| {
+            looks[i] += 1;
+            match (i, looks[i]) {
+                (0, 1) => None,
+                (0, _) => Some(5),
+                _ => Some(10),
+            }
+        });
+        assert_eq!(picked, Some(0));
+        assert_eq!(looks[0], 2, "the ring found empty is looked at again");
+    }
 
     #[test]
     fn interest_bitmap_round_trips_and_rejects_out_of_range_ids() {

@@ -3,18 +3,10 @@
 # then for every case of /rules/cases.sh and each variant (pos, neg) runs the case's setup,
 # starts kmod_dump --write, runs the workload, stops the dumper and keeps the capture in
 # /out/NAME.VARIANT.scap. /out leaves the VM as a tar stream on /dev/vda.
-/bin/busybox mkdir -p /sbin
-/bin/busybox --install -s /sbin
-export PATH=/usr/bin:/bin:/sbin:/usr/local/bin
-export HOME=/root
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+. /vm-guest.sh
+guest_setup
 mount -t cgroup2 none /sys/fs/cgroup
 mkdir -p /usr/local/bin /out
-ip link set lo up
-while read -r m; do insmod "/modules/$m.ko" || echo "cannot load $m"; done </modules/order
 insmod /falco.ko || echo "RECORD insmod failed"
 CASES=$(/bin/dash -c '. /rules/cases.sh; echo $CASES')
 LOG=/out/record.log
@@ -35,6 +27,4 @@ for c in $CASES; do
 	done
 done
 echo RECORD done
-cd /out && tar -cf /dev/vda .
-sync
-poweroff -f
+guest_finish /out

@@ -11,22 +11,17 @@
 #         module (--base-ko): a same-run comparison of two module versions
 #   idle  (only when CONDS names it) falco.ko loaded, probes attached, capture disabled:
 #         the syscall-tracepoint slow path plus the probe's first test, no record written
+#   sched, wall  (only when CONDS names them) as "ours" with the module's timestamp_clock
+#         forced to the scheduler clock or the per-record wall clock ("ours" takes what
+#         the kernel allows: see driver/README.md)
 # PERF (from params) names conditions profiled after the timed repetitions: one more run
 # under `perf record -e cpu-clock -a -g`, reported into /out/perf-<cond>.txt.
 # Output lines in /out/bench.txt:
 #   RESULT <cond> <rep> <round> <openrc|getppid> <ns per iteration>
 #   DROPS <cond> <rep> events=<n> drops=<n>
 #   READER <what ran as "ours">
-/bin/busybox mkdir -p /sbin
-/bin/busybox --install -s /sbin
-export PATH=/usr/bin:/bin:/sbin
-export HOME=/root
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
-ip link set lo up
-while read -r m; do insmod "/modules/$m.ko" || echo "cannot load $m"; done </modules/order
+. /vm-guest.sh
+guest_setup
 
 . /bench/params
 OUT=/out/bench.txt
@@ -39,8 +34,12 @@ bench() { # bench COND REP
 	done
 }
 
-start_ours() { # start_ours REP [MODULE]
-	insmod "${2:-/falco.ko}" || { echo "BENCH-ERROR insmod ${2:-/falco.ko}"; return 1; }
+start_ours() { # start_ours REP [MODULE [PARAMETER...]]
+	ours_rep=$1
+	module=${2:-/falco.ko}
+	if [ $# -ge 2 ]; then shift 2; else shift 1; fi
+	insmod "$module" "$@" || { echo "BENCH-ERROR insmod $module $*"; return 1; }
+	set -- "$ours_rep"
 	READER=daemon
 	falco -c /bench/falco.yaml -r /bench/falco_rules.yaml -o engine.kind=kmod \
 		>/out/daemon-$1.log 2>&1 &
@@ -121,6 +120,9 @@ while [ $rep -le "$REPS" ]; do
 		none) bench none $rep ;;
 		ours) start_ours $rep && { bench ours $rep; stop_ours $rep; } ;;
 		base) start_ours $rep /falco-base.ko && { bench base $rep; stop_ours $rep base; } ;;
+		sched | wall)
+			start_ours $rep /falco.ko timestamp_clock=$cond &&
+				{ bench $cond $rep; stop_ours $rep $cond; } ;;
 		peer) start_peer $rep && { bench peer $rep; stop_peer $rep; } ;;
 		dump) start_dump $rep && { bench dump $rep; stop_dump $rep; } ;;
 		idle) start_idle $rep && { bench idle $rep; stop_idle $rep; } ;;
@@ -160,6 +162,4 @@ done
 
 dmesg >/out/dmesg.txt
 echo "VMTEST DONE"
-cd /out && tar -cf /dev/vda .
-sync
-poweroff -f
+guest_finish /out

@@ -4,16 +4,8 @@
 # /capture/load.sh runs a mixed workload (shell scripts and coreutils, file I/O, HTTP and
 # UDP over loopback) for SECONDS seconds, then writes the capture and sysdig's counters to
 # /dev/vda as a tar stream.
-/bin/busybox mkdir -p /sbin
-/bin/busybox --install -s /sbin
-export PATH=/usr/bin:/bin:/sbin
-export HOME=/root
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs -o size=85% tmpfs /tmp
-ip link set lo up
-while read -r m; do insmod "/modules/$m.ko" || echo "cannot load $m"; done </modules/order
+. /vm-guest.sh
+guest_setup size=85%
 
 . /capture/params
 echo "VMTEST kernel $(uname -r), $(nproc) CPUs, SECONDS=$SECONDS"
@@ -34,6 +26,4 @@ fi
 dmesg >/tmp/out/dmesg.txt
 ls -l /tmp/out
 echo "VMTEST DONE"
-cd /tmp/out && tar -cf /dev/vda .
-sync
-poweroff -f
+guest_finish /tmp/out
