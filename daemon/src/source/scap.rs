@@ -1364,11 +1364,8 @@ pub(crate) mod tests {
         let machine = MachineInfo::default();
         let tables = super::super::scap_write::Tables {
             machine: Some(&machine),
-            interfaces: &[],
-            users: &[],
-            groups: &[],
             threads: std::slice::from_ref(&thread),
-            fds: &[],
+            ..Default::default()
         };
         let mut w = super::super::scap_write::Writer::new(Vec::new(), tables).expect("writes");
         for i in 0..n {

@@ -36,8 +36,8 @@ const MAX_LIST_STR: usize = 4096;
 const MAX_USER_STR: usize = 255;
 
 /// The metadata of a capture: what the reader exposes after the section's metadata blocks, or
-/// the live system's procfs snapshot.
-#[derive(Clone, Copy, Debug)]
+/// the live system's procfs snapshot. `Default` is a capture with no tables.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Tables<'a> {
     pub machine: Option<&'a MachineInfo>,
     pub interfaces: &'a [Interface],

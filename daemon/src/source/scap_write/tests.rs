@@ -232,12 +232,9 @@ fn over_long_strings_are_cut_to_the_reader_limits() {
         ..UserEntry::default()
     }];
     let tables = Tables {
-        machine: None,
-        interfaces: &[],
         users: &users,
-        groups: &[],
         threads: std::slice::from_ref(&t),
-        fds: &[],
+        ..Tables::default()
     };
     let mut w = Writer::new(Vec::new(), tables).unwrap();
     w.write_event(0, &encode(1, 5, 306, &[b"/x\0"])).unwrap();
@@ -252,14 +249,7 @@ fn over_long_strings_are_cut_to_the_reader_limits() {
 
 #[test]
 fn a_record_that_does_not_parse_is_refused() {
-    let tables = Tables {
-        machine: None,
-        interfaces: &[],
-        users: &[],
-        groups: &[],
-        threads: &[],
-        fds: &[],
-    };
+    let tables = Tables::default();
     let mut w = Writer::new(Vec::new(), tables).unwrap();
     let mut bad = encode(1, 5, 306, &[b"/x\0"]);
     bad.truncate(20);
@@ -270,14 +260,7 @@ fn a_record_that_does_not_parse_is_refused() {
 
 #[test]
 fn container_json_event_reads_back_as_a_large_payload_event() {
-    let tables = Tables {
-        machine: None,
-        interfaces: &[],
-        users: &[],
-        groups: &[],
-        threads: &[],
-        fds: &[],
-    };
+    let tables = Tables::default();
     let json = br#"{"container":{"id":"3f1e2d3c4b5a","privileged":true}}"#;
     let mut w = Writer::new(Vec::new(), tables).unwrap();
     w.write_container_json(1, 77, json).unwrap();

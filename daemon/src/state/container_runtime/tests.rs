@@ -361,6 +361,22 @@ fn resolver_pending_table_is_bounded() {
     assert_eq!(r.pending(), MAX_PENDING);
 }
 
+/// `sh`, tid 500, in the fixture's libpod container (as its cgroup names it), as the live
+/// source first sees a container's process.
+fn podman_container_shell() -> crate::state::Thread {
+    let cgroups = format!("cpu=/machine.slice/libpod-{PODMAN_ID}.scope/container\0");
+    crate::state::Thread {
+        tid: 500,
+        pid: 500,
+        ptid: 1,
+        comm: b"sh".to_vec(),
+        cgroups: cgroups.into_bytes(),
+        container_id: PODMAN_ID.as_bytes()[..12].to_vec(),
+        last_fd: -1,
+        ..crate::state::Thread::default()
+    }
+}
+
 /// The live path end to end: a thread in a libpod cgroup gets its container's metadata from
 /// the runtime's files on its next event, and the container fields show it.
 #[test]
@@ -374,17 +390,7 @@ fn state_fills_container_fields_from_the_runtime() {
     podman_fixture(&dir, true, true);
     let mut s = State::new(crate::state::Limits::default());
     s.container_resolver = Some(ContainerResolver::new(dir.roots()));
-    let cgroups = format!("cpu=/machine.slice/libpod-{PODMAN_ID}.scope/container\0");
-    s.add_thread(Thread {
-        tid: 500,
-        pid: 500,
-        ptid: 1,
-        comm: b"sh".to_vec(),
-        cgroups: cgroups.as_bytes().to_vec(),
-        container_id: PODMAN_ID.as_bytes()[..12].to_vec(),
-        last_fd: -1,
-        ..Thread::default()
-    });
+    s.add_thread(podman_container_shell());
     s.add_thread(Thread {
         tid: 600,
         pid: 600,
@@ -477,23 +483,13 @@ fn recording_carries_resolved_containers_for_replay() {
     use crate::source::scap::Reader;
     use crate::source::scap_write::{Tables, Writer};
     use crate::state::container::{container_to_json, RecordedContainers};
-    use crate::state::{State, Thread};
+    use crate::state::State;
 
     let dir = TempDir::new();
     podman_fixture(&dir, true, true);
     let mut live = State::new(crate::state::Limits::default());
     live.container_resolver = Some(ContainerResolver::new(dir.roots()));
-    let cgroups = format!("cpu=/machine.slice/libpod-{PODMAN_ID}.scope/container\0");
-    live.add_thread(Thread {
-        tid: 500,
-        pid: 500,
-        ptid: 1,
-        comm: b"sh".to_vec(),
-        cgroups: cgroups.as_bytes().to_vec(),
-        container_id: PODMAN_ID.as_bytes()[..12].to_vec(),
-        last_fd: -1,
-        ..Thread::default()
-    });
+    live.add_thread(podman_container_shell());
     let listen_exit = |ts: u64| {
         encode(
             ts,
@@ -506,14 +502,7 @@ fn recording_carries_resolved_containers_for_replay() {
             ],
         )
     };
-    let tables = Tables {
-        machine: None,
-        interfaces: &[],
-        users: &[],
-        groups: &[],
-        threads: &[],
-        fds: &[],
-    };
+    let tables = Tables::default();
     let mut w = Writer::new(Vec::new(), tables).unwrap();
     let mut recorded = RecordedContainers::default();
     for ts in [1_000, 2_000] {
